@@ -1,0 +1,140 @@
+// stack::Host: the emulated peer host, pure: frames and `now` in, frames and a deadline out.
+//
+// Read first: DESIGN.md "Boundaries". The caller (tap::Driver, or a unit test)
+// feeds every frame the kernel sent with on_frame(), calls poll() when
+// next_deadline() is reached, and sends every frame take_output() returns.
+// The host answers ARP and NDP for its addresses, answers ping, and runs the
+// TCP peer connections (tcp_connection.hpp), applying the fault plan at its hooks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tapfault/stack/address.hpp"
+#include "tapfault/stack/fault.hpp"
+#include "tapfault/stack/time.hpp"
+
+namespace tapfault::stack {
+
+using Frame = std::vector<std::uint8_t>;
+
+// What the peer application does with the bytes a connection receives.
+enum class AppMode : std::uint8_t {
+  kEcho,     // send every received byte back
+  kDiscard,  // read and drop
+  kRespond,  // send `response` once after the first data (or at once if respond_on_connect)
+};
+
+struct ListenerConfig {
+  std::uint16_t port = 0;
+  AppMode mode = AppMode::kEcho;
+  std::vector<std::uint8_t> response;  // for kRespond
+  bool respond_on_connect = false;     // kRespond: send before any data arrives
+  bool close_after_response = false;   // kRespond: FIN once the response is sent
+};
+
+struct HostConfig {
+  MacAddress mac = *MacAddress::parse("02:00:5e:00:53:02");
+  // Every address the host answers for (ARP, NDP, ping, TCP), including a
+  // gateway address such as 2001:db8:a::2 that the kernel routes through.
+  std::vector<IpAddress> addresses;
+  std::vector<ListenerConfig> listeners;
+  std::uint32_t mtu = 1500;
+  std::uint32_t window_bytes = 65535 * 4;  // receive window the peer advertises
+  std::uint8_t window_scale = 7;           // shift the peer offers when the kernel offers one
+  std::uint64_t seed = 1;                  // ISN and timestamp offset derive from it
+  std::size_t max_connections = 16384;
+  std::size_t send_buffer_limit = 4u << 20;  // per connection: echo backlog above this closes the window
+  std::chrono::milliseconds retransmit_timeout{200};  // the peer's own RTO for its data and FIN
+  int max_retransmits = 8;
+};
+
+enum class TcpState : std::uint8_t {
+  kSynReceived,
+  kEstablished,
+  kCloseWait,
+  kLastAck,
+  kFinWait1,
+  kFinWait2,
+  kClosing,
+  kTimeWait,
+  kClosed,
+};
+const char* to_string(TcpState s);
+std::optional<TcpState> tcp_state_from_string(std::string_view s);
+
+struct FlowKey {
+  IpAddress peer_addr;     // our address
+  IpAddress kernel_addr;   // the client's address
+  std::uint16_t peer_port = 0;
+  std::uint16_t kernel_port = 0;
+  auto operator<=>(const FlowKey&) const = default;
+  std::string to_string() const;  // "[2001:db8:a::1]:40000 -> [2001:db8::2]:80"
+};
+
+// One line of the peer's log: state changes, faults applied, resets, drops.
+struct PeerEvent {
+  Instant at;
+  std::string kind;    // "state", "fault", "rst", "drop", ...
+  std::string detail;  // human-readable
+  std::optional<FlowKey> flow;
+  std::uint32_t seq = 0;  // relative to the connection's ISNs where a flow is named
+  std::uint32_t ack = 0;
+};
+
+struct ConnectionSummary {
+  FlowKey flow;
+  TcpState state = TcpState::kClosed;
+  std::uint64_t bytes_received = 0;  // in-order payload delivered to the peer app
+  std::uint64_t bytes_sent = 0;      // payload the peer sent and the kernel acknowledged
+  std::uint32_t kernel_isn = 0;
+  std::uint32_t peer_isn = 0;
+  bool reset = false;                // ended by a RST either way
+};
+
+struct HostStats {
+  std::uint64_t frames_in = 0;
+  std::uint64_t frames_out = 0;
+  std::map<std::string, std::uint64_t> dropped;  // reason -> count ("malformed.tcp", "not-for-us", ...)
+  std::uint64_t arp_replies = 0;
+  std::uint64_t neighbor_adverts = 0;
+  std::uint64_t echo_replies = 0;
+  std::uint64_t resets_sent = 0;
+  std::uint64_t connections_accepted = 0;
+};
+
+class Host {
+ public:
+  explicit Host(HostConfig config, FaultPlan plan = {});
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  void on_frame(std::span<const std::uint8_t> frame, Instant now);
+  void poll(Instant now);
+  std::optional<Instant> next_deadline() const;
+
+  // Frames to put on the wire, oldest first; the caller empties it.
+  std::vector<Frame> take_output();
+  // Appends pending frames to `out` (no allocation when `out` has room).
+  void drain_output(std::vector<Frame>& out);
+
+  // Peer events since the last call (faults applied, state changes).
+  std::vector<PeerEvent> take_events();
+
+  const HostStats& stats() const;
+  // Every connection the host has had, open or closed, in order of acceptance.
+  std::vector<ConnectionSummary> connections() const;
+  const HostConfig& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tapfault::stack

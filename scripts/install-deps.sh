@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs tapfault's build, test and runtime dependencies from Debian packages.
+# Does nothing (and needs no network) when every package is already there.
+# Usage: scripts/install-deps.sh [--test]   (--test adds the tools the test suite uses)
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config
+  libtins-dev libpcap-dev libboost-dev libcli11-dev
+  libyaml-cpp-dev nlohmann-json3-dev libnl-3-dev libnl-route-3-dev
+  libgtest-dev libgmock-dev
+  iproute2
+)
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=(tshark tcpdump socat curl)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root or install them with apt-get" >&2
+  exit 3
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer before it asks.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
