@@ -17,6 +17,7 @@
 
 #include "tapfault/stack/address.hpp"
 #include "tapfault/stack/fault.hpp"
+#include "tapfault/stack/tcp_state.hpp"
 #include "tapfault/stack/time.hpp"
 
 namespace tapfault::stack {
@@ -53,20 +54,6 @@ struct HostConfig {
   std::chrono::milliseconds retransmit_timeout{200};  // the peer's own RTO for its data and FIN
   int max_retransmits = 8;
 };
-
-enum class TcpState : std::uint8_t {
-  kSynReceived,
-  kEstablished,
-  kCloseWait,
-  kLastAck,
-  kFinWait1,
-  kFinWait2,
-  kClosing,
-  kTimeWait,
-  kClosed,
-};
-const char* to_string(TcpState s);
-std::optional<TcpState> tcp_state_from_string(std::string_view s);
 
 struct FlowKey {
   IpAddress peer_addr;     // our address
