@@ -49,6 +49,7 @@ struct HostConfig {
   std::uint32_t window_bytes = 65535 * 4;  // receive window the peer advertises
   std::uint8_t window_scale = 7;           // shift the peer offers when the kernel offers one
   std::uint64_t seed = 1;                  // ISN and timestamp offset derive from it
+  Instant origin{};                        // time zero of the scenario (`at:` triggers count from it)
   std::size_t max_connections = 16384;
   std::size_t send_buffer_limit = 4u << 20;  // per connection: echo backlog above this closes the window
   std::chrono::milliseconds retransmit_timeout{200};  // the peer's own RTO for its data and FIN
@@ -75,6 +76,7 @@ struct PeerEvent {
 };
 
 struct ConnectionSummary {
+  std::uint64_t id = 0;  // 1-based order of acceptance
   FlowKey flow;
   TcpState state = TcpState::kClosed;
   std::uint64_t bytes_received = 0;  // in-order payload delivered to the peer app
