@@ -197,10 +197,68 @@ std::variant<DecodedFrame, DecodeError> decode_arp(DecodedFrame& out, const Tins
   return out;
 }
 
+std::uint16_t be16(std::span<const std::uint8_t> b, std::size_t at) {
+  return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
+}
+
+// TCP header bounds and option lengths (RFC 9293 3.1: kind 0 ends, kind 1 pads,
+// every other option has a length >= 2 that stays inside the header).
+const char* check_tcp(std::span<const std::uint8_t> l4) {
+  if (l4.size() < 20) return "truncated.tcp";
+  std::size_t hdr = static_cast<std::size_t>(l4[12] >> 4) * 4;
+  if (hdr < 20 || hdr > l4.size()) return "malformed.tcp";
+  for (std::size_t i = 20; i < hdr;) {
+    std::uint8_t kind = l4[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= hdr || l4[i + 1] < 2 || i + l4[i + 1] > hdr) return "malformed.tcp";
+    i += l4[i + 1];
+  }
+  return nullptr;
+}
+
+// Layer bounds checked on the raw bytes before libtins sees them, so that a bad
+// frame is counted against the layer that is wrong.
+const char* precheck(std::span<const std::uint8_t> f) {
+  auto ip = f.subspan(kEthHeader);
+  switch (be16(f, 12)) {
+    case 0x0806:
+      return ip.size() < 28 ? "truncated.arp" : nullptr;
+    case 0x0800: {
+      if (ip.size() < 20) return "truncated.ipv4";
+      std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+      std::size_t tot = be16(ip, 2);
+      if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || tot > ip.size()) return "malformed.ipv4";
+      return ip[9] == 6 ? check_tcp(ip.subspan(ihl, tot - ihl)) : nullptr;
+    }
+    case 0x86dd: {
+      if (ip.size() < 40) return "truncated.ipv6";
+      std::size_t len = 40u + be16(ip, 4);
+      if ((ip[0] >> 4) != 6 || len > ip.size()) return "malformed.ipv6";
+      return ip[6] == 6 ? check_tcp(ip.subspan(40, len - 40)) : nullptr;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+const char* layer_of(std::span<const std::uint8_t> f) {
+  switch (be16(f, 12)) {
+    case 0x0806: return "malformed.arp";
+    case 0x0800: return "malformed.ipv4";
+    case 0x86dd: return "malformed.ipv6";
+    default: return "malformed.ethernet";
+  }
+}
+
 }  // namespace
 
 std::variant<DecodedFrame, DecodeError> decode_frame(std::span<const std::uint8_t> frame) {
   if (frame.size() < kEthHeader) return DecodeError{"truncated.ethernet"};
+  if (const char* bad = precheck(frame)) return DecodeError{bad};
   try {
     Tins::EthernetII eth(frame.data(), static_cast<std::uint32_t>(frame.size()));
     DecodedFrame out;
@@ -220,10 +278,10 @@ std::variant<DecodedFrame, DecodeError> decode_frame(std::span<const std::uint8_
         out.body = DecodedOther{"ethertype", std::nullopt};
         return out;
     }
-  } catch (const Tins::malformed_packet&) {
-    return DecodeError{"malformed.frame"};
   } catch (const Tins::exception_base&) {
-    return DecodeError{"malformed.frame"};
+    return DecodeError{layer_of(frame)};
+  } catch (const std::exception&) {  // libtins also throws std::runtime_error on bad lengths
+    return DecodeError{layer_of(frame)};
   }
 }
 
