@@ -1,0 +1,91 @@
+// tap::Network: the kernel's side of the wire: the TAP, its MAC/MTU, addresses and routes.
+//
+// Built inside the namespace that enter_private_netns() created. Setup order matters:
+// the IPv6 sysctls are written while the link is still down so that bringing it up
+// sends nothing of its own accord (no link-local address, no router solicitation, no
+// DAD probe); the addresses carry IFA_F_NODAD for the same reason. The fault actions
+// (route_del, link_down, set_mtu, ...) are the kernel-side faults a scenario applies.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tapfault/stack/address.hpp"
+#include "tapfault/tap/netlink.hpp"
+#include "tapfault/tap/tap_device.hpp"
+
+namespace tapfault::tap {
+
+// IPv6 needs at least this MTU (RFC 8200 section 5); below it Linux removes IPv6 from
+// the device altogether.
+inline constexpr std::uint32_t kIpv6MinimumMtu = 1280;
+
+struct RouteConfig {
+  stack::IpAddress destination;
+  int prefix_len = 0;
+  std::optional<stack::IpAddress> gateway;  // none: on-link
+  bool operator==(const RouteConfig&) const = default;
+};
+
+struct NetworkConfig {
+  std::string tap_name = "tf0";
+  std::uint32_t mtu = 1500;
+  stack::MacAddress kernel_mac = *stack::MacAddress::parse("02:00:5e:00:53:01");
+  // The kernel's addresses on the TAP, e.g. {192.0.2.1, 24}, {2001:db8:a::1, 64}.
+  std::vector<std::pair<stack::IpAddress, int>> kernel_addresses;
+  // e.g. 2001:db8::2/128 via 2001:db8:a::2
+  std::vector<RouteConfig> routes;
+};
+
+class Network {
+ public:
+  // Runs once the TAP exists and is configured but still down: the place to open a
+  // Recorder, so that it sees the very first frame the kernel sends.
+  using BeforeLinkUp = std::function<void(const TapDevice&)>;
+
+  // Throws EnvironmentError (no /dev/net/tun, no CAP_NET_ADMIN) or SetupError.
+  explicit Network(NetworkConfig config, const BeforeLinkUp& before_link_up = {});
+
+  TapDevice& tap() { return tap_; }
+  const TapDevice& tap() const { return tap_; }
+  const std::string& name() const { return tap_.name(); }
+  int ifindex() { return netlink_.ifindex(tap_.name()); }
+  const NetworkConfig& config() const { return config_; }
+  // The routes tapfault believes installed: the configured ones, minus route_del,
+  // plus route_add.
+  const std::vector<RouteConfig>& routes() const { return routes_; }
+  std::uint32_t mtu() const { return mtu_; }
+  bool is_up() const { return is_up_; }
+
+  // Kernel-side faults. Each throws SetupError when the kernel refuses. While the link
+  // is down, route_add/route_del only change the list that link_up() installs (the
+  // kernel flushed the TAP's routes and refuses new ones through a down device).
+  void route_del(const RouteConfig& route);
+  void route_add(const RouteConfig& route);
+  void link_down();
+  // Brings the link up and puts back what the kernel flushed while it was down: the
+  // routes through the TAP (both families) and, should any be gone, the addresses.
+  void link_up();
+  // Below kIpv6MinimumMtu the kernel drops IPv6 from the TAP; raising the MTU again
+  // puts the IPv6 addresses and routes back.
+  void set_mtu(std::uint32_t mtu);
+
+ private:
+  void write_quiet_ipv6_sysctls();
+  void add_addresses(IfExists if_exists);
+  void add_routes(IfExists if_exists);
+  bool family_usable(const stack::IpAddress& address) const;
+
+  NetworkConfig config_;
+  Netlink netlink_;
+  TapDevice tap_;
+  std::vector<RouteConfig> routes_;
+  std::uint32_t mtu_;
+  bool is_up_ = false;
+};
+
+}  // namespace tapfault::tap

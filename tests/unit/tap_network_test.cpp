@@ -1,0 +1,182 @@
+// tap::Network, Netlink, TapDevice and enter_private_netns against the real kernel, each
+// test in a fresh private network namespace. `ip` (run with popen inside the namespace)
+// is the independent witness. (/sys/class/net is no witness: sysfs shows the namespace of
+// whoever mounted it, the host's.)
+#include "tapfault/tap/network.hpp"
+
+#include <gtest/gtest.h>
+#include <net/if.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "tap_test_env.hpp"
+#include "tapfault/tap/errors.hpp"
+#include "tapfault/tap/netlink.hpp"
+#include "tapfault/tap/sysctl.hpp"
+#include "tapfault/tap/tap_device.hpp"
+
+namespace tapfault::tap {
+namespace {
+
+using testing::run_command;
+
+stack::IpAddress ip(const char* text) { return *stack::IpAddress::parse(text); }
+
+const RouteConfig kRoute6{ip("2001:db8::2"), 128, ip("2001:db8:a::2")};
+const RouteConfig kRoute4{ip("198.51.100.0"), 24, ip("192.0.2.2")};
+
+NetworkConfig make_config() {
+  NetworkConfig config;
+  config.mtu = 1400;
+  config.kernel_addresses = {{ip("192.0.2.1"), 24}, {ip("2001:db8:a::1"), 64}};
+  config.routes = {kRoute6, kRoute4};
+  return config;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string link() { return run_command("ip -o link show dev tf0"); }
+std::string routes6() { return run_command("ip -6 route show dev tf0"); }
+std::string routes4() { return run_command("ip -4 route show dev tf0"); }
+
+TEST(Netns, LoopbackIsUpInTheNewNamespace) {
+  TAPFAULT_ENTER_NETNS();
+  EXPECT_TRUE(contains(run_command("ip link show lo"), "UP")) << run_command("ip link");
+  EXPECT_FALSE(contains(run_command("ip link"), "tf0"));
+}
+
+TEST(TapDevice, RejectsNamesThatDoNotFitIfnamsiz) {
+  EXPECT_THROW(TapDevice(std::string(IFNAMSIZ, 'x')), std::invalid_argument);
+  EXPECT_THROW(TapDevice(""), std::invalid_argument);
+}
+
+TEST(TapDevice, InterfaceLivesAsLongAsTheFd) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  {
+    TapDevice tap("tf7");
+    EXPECT_GE(tap.fd(), 0);
+    EXPECT_EQ(tap.name(), "tf7");
+    EXPECT_NE(::if_nametoindex("tf7"), 0u);
+  }
+  EXPECT_EQ(::if_nametoindex("tf7"), 0u);
+}
+
+TEST(Netlink, UnknownInterfaceErrorNamesIt) {
+  TAPFAULT_ENTER_NETNS();
+  Netlink netlink;
+  EXPECT_GT(netlink.ifindex("lo"), 0);
+  try {
+    netlink.ifindex("nosuch0");
+    FAIL() << "found an interface that does not exist";
+  } catch (const SetupError& e) {
+    EXPECT_TRUE(contains(e.what(), "nosuch0")) << e.what();
+  }
+}
+
+TEST(Network, CreatesTapWithMtuMacAddressesAndRoutes) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  EXPECT_EQ(network.name(), "tf0");
+  EXPECT_TRUE(contains(link(), " mtu 1400 ")) << link();
+  EXPECT_TRUE(contains(link(), "link/ether 02:00:5e:00:53:01 ")) << link();
+  EXPECT_TRUE(contains(link(), ",UP")) << link();
+
+  const std::string addresses = run_command("ip addr show dev tf0");
+  EXPECT_TRUE(contains(addresses, "inet 192.0.2.1/24")) << addresses;
+  EXPECT_TRUE(contains(addresses, "inet6 2001:db8:a::1/64")) << addresses;
+  EXPECT_TRUE(contains(addresses, "nodad")) << addresses;
+  EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
+  EXPECT_TRUE(contains(routes4(), "198.51.100.0/24 via 192.0.2.2")) << routes4();
+  EXPECT_EQ(network.ifindex(), static_cast<int>(::if_nametoindex("tf0")));
+}
+
+TEST(Network, IsQuietOnIpv6NoLinkLocalNoRouterSolicitationNoDad) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  EXPECT_EQ(read_sysctl("net.ipv6.conf.tf0.addr_gen_mode"), "1");
+  EXPECT_EQ(read_sysctl("net.ipv6.conf.tf0.accept_ra"), "0");
+  EXPECT_EQ(read_sysctl("net.ipv6.conf.tf0.router_solicitations"), "0");
+  EXPECT_EQ(read_sysctl("net.ipv6.conf.tf0.dad_transmits"), "0");
+  EXPECT_EQ(read_sysctl("net.ipv6.conf.default.addr_gen_mode"), "1");
+  const std::string addresses = run_command("ip -6 addr show dev tf0");
+  EXPECT_FALSE(contains(addresses, "fe80")) << addresses;
+  EXPECT_FALSE(contains(addresses, "tentative")) << addresses;
+}
+
+TEST(Network, RouteDelThenRouteAdd) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  network.route_del(kRoute6);
+  EXPECT_FALSE(contains(routes6(), "2001:db8::2 via")) << routes6();
+  EXPECT_EQ(network.routes().size(), 1u);
+  network.route_add(kRoute6);
+  EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
+
+  network.route_del(kRoute4);
+  EXPECT_FALSE(contains(routes4(), "198.51.100.0/24")) << routes4();
+  network.route_add(kRoute4);
+  EXPECT_TRUE(contains(routes4(), "198.51.100.0/24 via 192.0.2.2")) << routes4();
+}
+
+TEST(Network, DeletingAMissingRouteNamesTheRoute) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  network.route_del(kRoute6);
+  try {
+    network.route_del(kRoute6);
+    FAIL() << "deleted a route twice";
+  } catch (const SetupError& e) {
+    EXPECT_TRUE(contains(e.what(), "2001:db8::2/128 via 2001:db8:a::2 dev tf0")) << e.what();
+  }
+}
+
+TEST(Network, AddingAnExistingRouteFails) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  EXPECT_THROW(network.route_add(kRoute4), SetupError);
+}
+
+TEST(Network, LinkDownThenUpRestoresAddressesAndRoutes) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  network.link_down();
+  EXPECT_FALSE(network.is_up());
+  EXPECT_FALSE(contains(link(), ",UP")) << link();
+  EXPECT_FALSE(contains(routes6(), "2001:db8::2 via")) << "the kernel flushed nothing?";
+  network.link_up();
+  EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
+  EXPECT_TRUE(contains(routes4(), "198.51.100.0/24 via 192.0.2.2")) << routes4();
+  const std::string addresses = run_command("ip addr show dev tf0");
+  EXPECT_TRUE(contains(addresses, "192.0.2.1/24")) << addresses;
+  EXPECT_TRUE(contains(addresses, "2001:db8:a::1/64")) << addresses;
+}
+
+TEST(Network, RouteDeletedWhileLinkIsDownStaysDeleted) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  network.link_down();
+  network.route_del(kRoute4);
+  network.link_up();
+  EXPECT_FALSE(contains(routes4(), "198.51.100.0/24")) << routes4();
+  EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
+}
+
+TEST(Network, MtuBelowIpv6MinimumThenBackRestoresIpv6) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  network.set_mtu(1200);
+  EXPECT_TRUE(contains(link(), " mtu 1200 ")) << link();
+  EXPECT_FALSE(contains(run_command("ip -6 addr show dev tf0"), "2001:db8:a::1"));
+  network.set_mtu(1500);
+  EXPECT_TRUE(contains(link(), " mtu 1500 ")) << link();
+  const std::string addresses = run_command("ip -6 addr show dev tf0");
+  EXPECT_TRUE(contains(addresses, "2001:db8:a::1/64")) << addresses;
+  EXPECT_FALSE(contains(addresses, "fe80")) << addresses;
+  EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
+}
+
+}  // namespace
+}  // namespace tapfault::tap
