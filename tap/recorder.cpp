@@ -1,0 +1,213 @@
+// tap::Recorder: AF_PACKET capture on the TAP, written with libpcap (nanosecond pcap).
+//
+// Read first: packet(7) for sll_pkttype and PACKET_STATISTICS, socket(7) for
+// SO_TIMESTAMPNS. The socket is created with protocol 0 (it receives nothing) and only
+// starts capturing at bind(), so no frame of another interface slips in between.
+#include "tapfault/tap/recorder.hpp"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <system_error>
+
+#include "tapfault/tap/errors.hpp"
+
+namespace tapfault::tap {
+namespace {
+
+// Large enough that a burst (a full congestion window plus the peer's replies) waits in
+// the socket while the driver is busy; SO_RCVBUFFORCE ignores rmem_max when we may.
+constexpr int kReceiveBufferBytes = 8 << 20;
+
+[[noreturn]] void throw_socket_error(const std::string& what, int err) {
+  std::string text = what + ": " + std::strerror(err);
+  if (err == EPERM || err == EACCES) {
+    throw EnvironmentError(text + "; capturing on the TAP needs CAP_NET_RAW: run as root or "
+                                  "call enter_private_netns() first");
+  }
+  throw SetupError(text);
+}
+
+int open_packet_socket(const std::string& ifname) {
+  int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_socket_error("cannot open an AF_PACKET socket to record " + ifname, errno);
+  return fd;
+}
+
+void configure_and_bind(int fd, const std::string& ifname) {
+  const unsigned index = ::if_nametoindex(ifname.c_str());
+  if (index == 0) throw_socket_error("cannot record " + ifname + ": no such interface", errno);
+  const int on = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+    throw_socket_error("cannot enable SO_TIMESTAMPNS on the recorder of " + ifname, errno);
+  }
+  const int size = kReceiveBufferBytes;
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);  // best effort
+  }
+  sockaddr_ll address{};
+  address.sll_family = AF_PACKET;
+  address.sll_protocol = htons(ETH_P_ALL);
+  address.sll_ifindex = static_cast<int>(index);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    throw_socket_error("cannot bind the recorder to " + ifname, errno);
+  }
+  // Bound while the link is down, the socket holds a pending ENETDOWN: clear it.
+  int pending = 0;
+  socklen_t length = sizeof pending;
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &pending, &length);
+}
+
+std::chrono::nanoseconds realtime_now() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+}
+
+// The SCM_TIMESTAMPNS of a received message, if the kernel attached one.
+bool find_timestamp(msghdr& message, std::chrono::nanoseconds& out) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec stamp{};
+      std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+      out = std::chrono::seconds(stamp.tv_sec) + std::chrono::nanoseconds(stamp.tv_nsec);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Recorder::Recorder(std::string ifname, std::filesystem::path pcap_path)
+    : ifname_(std::move(ifname)),
+      pcap_path_(std::move(pcap_path)),
+      buffer_(kSnapLength),
+      control_(CMSG_SPACE(sizeof(timespec)) * 4) {
+  fd_ = open_packet_socket(ifname_);
+  try {
+    configure_and_bind(fd_, ifname_);
+    pcap_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(kSnapLength),
+                                                 PCAP_TSTAMP_PRECISION_NANO);
+    if (pcap_ == nullptr) throw SetupError("cannot create a pcap writer: out of memory");
+    dumper_ = pcap_dump_open(pcap_, pcap_path_.c_str());
+    if (dumper_ == nullptr) {
+      throw SetupError("cannot create pcap file " + pcap_path_.string() + ": " +
+                       pcap_geterr(pcap_));
+    }
+  } catch (...) {
+    if (pcap_ != nullptr) pcap_close(pcap_);
+    ::close(fd_);
+    throw;
+  }
+}
+
+Recorder::~Recorder() {
+  try {
+    close();
+  } catch (...) {
+    // A destructor cannot report; call close() first to see the error.
+  }
+}
+
+std::size_t Recorder::drain(const FrameCallback& callback) {
+  std::size_t frames = 0;
+  while (fd_ >= 0) {
+    sockaddr_ll from{};
+    iovec chunk{buffer_.data(), buffer_.size()};
+    msghdr message{};
+    message.msg_name = &from;
+    message.msg_namelen = sizeof from;
+    message.msg_iov = &chunk;
+    message.msg_iovlen = 1;
+    message.msg_control = control_.data();
+    message.msg_controllen = control_.size();
+    // With MSG_TRUNC a packet socket returns the frame's real length.
+    const ssize_t length = ::recvmsg(fd_, &message, MSG_TRUNC);
+    if (length < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      if (errno == ENETDOWN) {  // the link went down; the socket resumes at link up
+        ++stats_.link_down_events;
+        continue;
+      }
+      throw std::system_error(errno, std::generic_category(), "recording " + ifname_);
+    }
+    std::chrono::nanoseconds kernel_time{};
+    if (!find_timestamp(message, kernel_time)) {
+      ++stats_.missing_timestamps;
+      kernel_time = realtime_now();
+    }
+    const auto wire_length = static_cast<std::size_t>(length);
+    record(std::min(wire_length, buffer_.size()), wire_length,
+           from.sll_pkttype == PACKET_OUTGOING, kernel_time, callback);
+    ++frames;
+  }
+  return frames;
+}
+
+void Recorder::record(std::size_t captured, std::size_t length, bool outgoing,
+                      std::chrono::nanoseconds kernel_time, const FrameCallback& callback) {
+  ++stats_.frames;
+  if (outgoing) ++stats_.outgoing;
+  if (captured < length) ++stats_.truncated;
+  pcap_pkthdr header{};
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kernel_time);
+  header.ts.tv_sec = seconds.count();
+  header.ts.tv_usec = (kernel_time - seconds).count();  // nanoseconds in a nanosecond pcap
+  header.caplen = static_cast<bpf_u_int32>(captured);
+  header.len = static_cast<bpf_u_int32>(length);
+  pcap_dump(reinterpret_cast<u_char*>(dumper_), &header, buffer_.data());
+  if (callback) {
+    callback(RecordedFrame{kernel_time, outgoing, std::span(buffer_.data(), captured), length,
+                           stats_.frames});
+  }
+}
+
+void Recorder::flush() {
+  if (dumper_ != nullptr && pcap_dump_flush(dumper_) != 0) {
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot write pcap file " + pcap_path_.string());
+  }
+}
+
+std::uint64_t Recorder::kernel_drops() {
+  if (fd_ >= 0) {
+    tpacket_stats counters{};
+    socklen_t length = sizeof counters;
+    // The kernel resets its counters on every read: accumulate.
+    if (::getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &counters, &length) == 0) {
+      kernel_drops_ += counters.tp_drops;
+    }
+  }
+  return kernel_drops_;
+}
+
+void Recorder::close() {
+  if (fd_ < 0) return;
+  struct Release {
+    Recorder& self;
+    ~Release() {
+      self.kernel_drops();
+      ::close(self.fd_);
+      self.fd_ = -1;
+      if (self.dumper_ != nullptr) pcap_dump_close(self.dumper_);
+      self.dumper_ = nullptr;
+      if (self.pcap_ != nullptr) pcap_close(self.pcap_);
+      self.pcap_ = nullptr;
+    }
+  } release{*this};
+  drain();
+  flush();
+}
+
+}  // namespace tapfault::tap
