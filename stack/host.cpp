@@ -88,7 +88,7 @@ struct Host::Impl final : ConnectionContext {
   std::vector<Frame> out;
   std::vector<PeerEvent> events;
   std::vector<FaultChange> changes;  // reused scratch
-  const DecodedTcp* current_segment = nullptr;  // the segment before_input is looking at
+  std::optional<std::size_t> window_owner;  // the window fault now in force
 
   bool owns(const IpAddress& a) const {
     return std::find(cfg.addresses.begin(), cfg.addresses.end(), a) != cfg.addresses.end();
@@ -185,19 +185,7 @@ struct Host::Impl final : ConnectionContext {
     std::string what = "fault '" + f.name + "' (" + action_name(f) + ")";
     record(now, "fault", what + (ch.fired ? " fired" : " ended"), trigger_conn);
     if (f.action == ActionKind::kWindow) {
-      if (ch.fired) {
-        // The newest window fault wins: end the others.
-        for (std::size_t j = 0; j < faults.faults().size(); ++j)
-          if (j != ch.index && faults.faults()[j].action == ActionKind::kWindow && faults.status(j).active)
-            faults.end(j, now, changes);
-      }
-      bool set = ch.fired && !f.window.reopen;
-      for_selected(f, [&](TcpConnection& c) {
-        if (set) c.set_window_override(f.window.window_bytes, f.window.ignore_probes);
-        else c.set_window_override(std::nullopt, false);
-        c.send_window_update(now, *this);
-      });
-      if (ch.fired && f.window.reopen) faults.end(ch.index, now, changes);
+      apply_window(f, ch, now);
     } else if (f.action == ActionKind::kRst && ch.fired) {
       if (faults.status(ch.index).fired_by_connection && trigger_conn) {
         trigger_conn->send_reset(f.rst.offset, now, *this);
@@ -206,6 +194,22 @@ struct Host::Impl final : ConnectionContext {
       }
       faults.end(ch.index, now, changes);
     }
+  }
+
+  // The newest window fault owns the advertised window; a fault that ends while it
+  // owns it gives the configured window back with an update.
+  void apply_window(const Fault& f, FaultChange ch, Instant now) {
+    if (!ch.fired && window_owner != ch.index) return;
+    std::optional<std::size_t> previous = window_owner;
+    window_owner.reset();
+    if (ch.fired && !f.window.reopen) window_owner = ch.index;
+    if (ch.fired && previous && *previous != ch.index) faults.end(*previous, now, changes);
+    for_selected(f, [&](TcpConnection& c) {
+      if (window_owner) c.set_window_override(f.window.window_bytes, f.window.ignore_probes);
+      else c.set_window_override(std::nullopt, false);
+      c.send_window_update(now, *this);
+    });
+    if (ch.fired && f.window.reopen) faults.end(ch.index, now, changes);
   }
 
   // before_input: returns false when a fault consumed the segment.
