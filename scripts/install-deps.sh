@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config
   libtins-dev libpcap-dev libboost-dev libcli11-dev
-  libyaml-cpp-dev nlohmann-json3-dev libnl-3-dev libnl-route-3-dev
+  libyaml-cpp-dev nlohmann-json3-dev libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev
   libgtest-dev libgmock-dev
   iproute2
 )
