@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/addr.h>
+#include <netlink/cache.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -18,6 +19,7 @@
 #include <netlink/socket.h>
 #include <sys/socket.h>
 
+#include <cstring>
 #include <memory>
 
 #include "tapfault/tap/errors.hpp"
@@ -33,6 +35,7 @@ using LinkPtr = std::unique_ptr<rtnl_link, Putter<rtnl_link, rtnl_link_put>>;
 using AddrPtr = std::unique_ptr<nl_addr, Putter<nl_addr, nl_addr_put>>;
 using RtnlAddrPtr = std::unique_ptr<rtnl_addr, Putter<rtnl_addr, rtnl_addr_put>>;
 using RoutePtr = std::unique_ptr<rtnl_route, Putter<rtnl_route, rtnl_route_put>>;
+using CachePtr = std::unique_ptr<nl_cache, Putter<nl_cache, nl_cache_free>>;
 
 std::string nl_error_text(int error) { return nl_geterror(error); }
 
@@ -202,6 +205,31 @@ void Netlink::del_route(const stack::IpAddress& destination, int prefix_len,
   if (int err = rtnl_route_delete(socket_, route.get(), 0); err < 0) {
     fail("cannot delete " + what, err);
   }
+}
+
+namespace {
+
+bool is_host_route_of(rtnl_route* route, const stack::IpAddress& address) {
+  const nl_addr* dst = rtnl_route_get_dst(route);
+  return dst != nullptr && rtnl_route_get_type(route) == RTN_LOCAL &&
+         nl_addr_get_prefixlen(dst) == address.size() * 8 &&
+         nl_addr_get_len(dst) == address.size() &&
+         std::memcmp(nl_addr_get_binary_addr(dst), address.bytes.data(), address.size()) == 0;
+}
+
+}  // namespace
+
+bool Netlink::has_local_route(const stack::IpAddress& address) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_route_alloc_cache(socket_, address_family(address), 0, &raw); err < 0) {
+    fail("cannot list the routes (looking for local " + address.to_string() + ")", err);
+  }
+  CachePtr routes(raw);
+  for (nl_object* object = nl_cache_get_first(routes.get()); object != nullptr;
+       object = nl_cache_get_next(object)) {
+    if (is_host_route_of(reinterpret_cast<rtnl_route*>(object), address)) return true;
+  }
+  return false;
 }
 
 }  // namespace tapfault::tap

@@ -5,7 +5,9 @@
 #include "tapfault/tap/network.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <string_view>
+#include <thread>
 
 #include "tapfault/tap/errors.hpp"
 #include "tapfault/tap/sysctl.hpp"
@@ -20,6 +22,11 @@ namespace {
 //   accept_ra=0, router_solicitations=0: no router discovery;
 //   accept_dad=0, dad_transmits=0: no neighbour solicitations for our own addresses;
 //   keep_addr_on_down=1    link_down keeps the addresses, as IPv4 does.
+// How long the IPv6 addresses may take to become usable (a workqueue, normally well
+// under a millisecond) before setup gives up.
+constexpr std::chrono::seconds kAddressReadyTimeout{2};
+constexpr std::chrono::microseconds kAddressReadyPoll{200};
+
 constexpr std::pair<std::string_view, std::string_view> kQuietIpv6[] = {
     {"addr_gen_mode", "1"}, {"accept_ra", "0"},         {"router_solicitations", "0"},
     {"accept_dad", "0"},    {"dad_transmits", "0"},     {"keep_addr_on_down", "1"},
@@ -52,6 +59,7 @@ Network::Network(NetworkConfig config, const BeforeLinkUp& before_link_up)
   is_up_ = true;
   add_addresses(IfExists::kFail);
   add_routes(IfExists::kFail);
+  wait_until_addresses_usable();
 }
 
 void Network::write_quiet_ipv6_sysctls() {
@@ -70,6 +78,26 @@ void Network::add_addresses(IfExists if_exists) {
   for (const auto& [address, prefix_len] : config_.kernel_addresses) {
     if (!family_usable(address)) continue;
     netlink_.add_address(tap_.name(), address, prefix_len, /*nodad=*/true, if_exists);
+  }
+}
+
+// The kernel acknowledges an IPv6 address before it accepts packets for it: the host
+// route that makes it local is installed later by addrconf_dad_work, IFA_F_NODAD or not.
+// A neighbour advertisement arriving in that window is dropped, which costs the first
+// connection a one-second neighbour-solicitation retry. Wait for every local route.
+void Network::wait_until_addresses_usable() {
+  const auto give_up = std::chrono::steady_clock::now() + kAddressReadyTimeout;
+  for (const auto& [address, prefix_len] : config_.kernel_addresses) {
+    if (!family_usable(address)) continue;
+    while (!netlink_.has_local_route(address)) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        throw SetupError("address " + address.to_string() + "/" + std::to_string(prefix_len) +
+                         " on " + tap_.name() + " is not usable after " +
+                         std::to_string(kAddressReadyTimeout.count()) +
+                         " s (no local route in the kernel)");
+      }
+      std::this_thread::sleep_for(kAddressReadyPoll);
+    }
   }
 }
 
@@ -119,6 +147,7 @@ void Network::link_up() {
   is_up_ = true;
   add_addresses(IfExists::kSkip);
   add_routes(IfExists::kSkip);
+  wait_until_addresses_usable();
 }
 
 void Network::set_mtu(std::uint32_t mtu) {
@@ -127,6 +156,7 @@ void Network::set_mtu(std::uint32_t mtu) {
   if (!is_up_) return;  // link_up() restores
   add_addresses(IfExists::kSkip);
   add_routes(IfExists::kSkip);
+  wait_until_addresses_usable();
 }
 
 }  // namespace tapfault::tap

@@ -93,6 +93,19 @@ TEST(Network, CreatesTapWithMtuMacAddressesAndRoutes) {
   EXPECT_EQ(network.ifindex(), static_cast<int>(::if_nametoindex("tf0")));
 }
 
+// IPv6 installs the local route of an address from a workqueue after the netlink ACK;
+// until then the kernel drops what is sent to the address (a lost first NA).
+TEST(Network, AddressesAcceptPacketsAsSoonAsSetupReturns) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  const std::string local6 = run_command("ip -6 route show table local dev tf0");
+  EXPECT_TRUE(contains(local6, "local 2001:db8:a::1 ")) << local6;
+  network.link_down();
+  network.link_up();
+  const std::string again = run_command("ip -6 route show table local dev tf0");
+  EXPECT_TRUE(contains(again, "local 2001:db8:a::1 ")) << again;
+}
+
 TEST(Network, IsQuietOnIpv6NoLinkLocalNoRouterSolicitationNoDad) {
   TAPFAULT_ENTER_NETNS_WITH_TUN();
   Network network(make_config());

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -180,6 +181,26 @@ TEST_F(RecorderTest, PcapReadsBackWithNanosecondTimestampsInOrder) {
     const int status = std::system(command.c_str());
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
   }
+}
+
+// At link down the kernel reports ENETDOWN on the packet socket once; the recorder counts
+// it and records again after link up.
+TEST_F(RecorderTest, SurvivesLinkDownAndRecordsAgainAfterLinkUp) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  std::optional<Recorder> recorder;
+  Network network(config(), [&](const TapDevice& tap) { recorder.emplace(tap.name(), pcap_path_); });
+  network.link_down();
+  EXPECT_NO_THROW(recorder->drain());
+  EXPECT_EQ(recorder->stats().link_down_events, 1u);
+  const Bytes request = arp_request_from_peer();
+  EXPECT_EQ(network.tap().write(request), -1) << "the TAP took a frame while down";
+  EXPECT_EQ(errno, EIO);
+
+  network.link_up();
+  ASSERT_EQ(network.tap().write(request), static_cast<ssize_t>(request.size()));
+  record_until(*recorder, [&] { return saw(request, false) && saw_arp(2, 2, true); });
+  EXPECT_TRUE(saw(request, false));
+  EXPECT_TRUE(saw_arp(2, 2, true)) << "the kernel's ARP reply after link up";
 }
 
 TEST_F(RecorderTest, UnknownInterfaceIsASetupError) {

@@ -52,6 +52,11 @@ class Netlink {
   void del_route(const stack::IpAddress& destination, int prefix_len,
                  const std::optional<stack::IpAddress>& gateway, std::string_view name);
 
+  // Whether the local table holds the host route of `address`, i.e. whether the kernel
+  // accepts packets sent to it. IPv6 installs that route from a workqueue after the
+  // address add is acknowledged (addrconf_dad_work, even with IFA_F_NODAD).
+  bool has_local_route(const stack::IpAddress& address);
+
  private:
   struct nl_sock* socket_ = nullptr;
 };

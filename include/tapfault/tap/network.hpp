@@ -3,7 +3,8 @@
 // Built inside the namespace that enter_private_netns() created. Setup order matters:
 // the IPv6 sysctls are written while the link is still down so that bringing it up
 // sends nothing of its own accord (no link-local address, no router solicitation, no
-// DAD probe); the addresses carry IFA_F_NODAD for the same reason. The fault actions
+// DAD probe); the addresses carry IFA_F_NODAD for the same reason. Setup (and link_up,
+// set_mtu) returns only once the kernel accepts packets for every address. The fault actions
 // (route_del, link_down, set_mtu, ...) are the kernel-side faults a scenario applies.
 #pragma once
 
@@ -78,6 +79,7 @@ class Network {
   void write_quiet_ipv6_sysctls();
   void add_addresses(IfExists if_exists);
   void add_routes(IfExists if_exists);
+  void wait_until_addresses_usable();
   bool family_usable(const stack::IpAddress& address) const;
 
   NetworkConfig config_;
