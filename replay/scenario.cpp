@@ -1,0 +1,295 @@
+// Scenario parser, the top level: the document, its scalar fields, the checks that span
+// sections, and the small tables of the data model (errno names, socket states).
+// Read docs/scenarios.md for the format and scenario_yaml.hpp for the helpers.
+#include "tapfault/replay/scenario.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "scenario_yaml.hpp"
+
+namespace tapfault::replay {
+
+namespace {
+
+std::string format_what(const std::string& file, int line, int column, const std::string& field,
+                        const std::string& message) {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  return out + message;
+}
+
+constexpr ErrnoName kErrnos[] = {
+    {"none", 0},
+    {"ETIMEDOUT", ETIMEDOUT},
+    {"EHOSTUNREACH", EHOSTUNREACH},
+    {"ENETUNREACH", ENETUNREACH},
+    {"ECONNRESET", ECONNRESET},
+    {"ECONNREFUSED", ECONNREFUSED},
+    {"ECONNABORTED", ECONNABORTED},
+    {"EMSGSIZE", EMSGSIZE},
+    {"EPIPE", EPIPE},
+    {"EHOSTDOWN", EHOSTDOWN},
+    {"ENETDOWN", ENETDOWN},
+    {"EACCES", EACCES},
+    {"EPERM", EPERM},
+    {"EPROTO", EPROTO},
+    {"EADDRNOTAVAIL", EADDRNOTAVAIL},
+    {"ENOPROTOOPT", ENOPROTOOPT},
+};
+
+struct StateName {
+  std::string_view normalized;
+  SocketState state;
+};
+
+constexpr StateName kStateNames[] = {
+    {"ESTAB", SocketState::kEstablished},    {"ESTABLISHED", SocketState::kEstablished},
+    {"SYNSENT", SocketState::kSynSent},      {"SYNRECV", SocketState::kSynRecv},
+    {"SYNRECEIVED", SocketState::kSynRecv},  {"FINWAIT1", SocketState::kFinWait1},
+    {"FINWAIT2", SocketState::kFinWait2},    {"TIMEWAIT", SocketState::kTimeWait},
+    {"CLOSE", SocketState::kClose},          {"CLOSED", SocketState::kClose},
+    {"UNCONN", SocketState::kClose},         {"CLOSEWAIT", SocketState::kCloseWait},
+    {"LASTACK", SocketState::kLastAck},      {"LISTEN", SocketState::kListen},
+    {"CLOSING", SocketState::kClosing},
+};
+
+bool valid_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+std::string default_name(const std::string& file_name) {
+  std::string stem = std::filesystem::path(file_name).stem().string();
+  return stem.empty() ? "scenario" : stem;
+}
+
+std::vector<std::string> parse_tags(const detail::Field& f) {
+  std::vector<std::string> tags;
+  for (const detail::Field& item : f.items()) {
+    std::string tag = detail::as_nonempty_string(item);
+    for (char c : tag) {
+      if (!valid_name_char(c)) item.fail("tags are words of letters, digits, '.', '_', '-', got " + item.describe());
+    }
+    for (const std::string& t : tags) {
+      if (t == tag) item.fail("duplicate tag '" + tag + "'");
+    }
+    tags.push_back(std::move(tag));
+  }
+  return tags;
+}
+
+// The checks that need two sections: the client's connections against the faults that
+// name one, and connect_error against the client's actions.
+void check_across_sections(const Scenario& s, const detail::Mapping& top) {
+  std::size_t connections = 0;
+  bool connect_again = false;
+  if (s.client) {
+    for (const ClientAction& a : s.client->actions) {
+      if (a.kind == ClientAction::Kind::kConnect || a.kind == ClientAction::Kind::kConnectAgain) ++connections;
+      connect_again = connect_again || a.kind == ClientAction::Kind::kConnectAgain;
+    }
+  }
+  if (s.client) {
+    const auto faults = detail::Mapping::open(*top.get("peer")).get("faults");
+    for (std::size_t i = 0; i < s.peer.faults.faults.size(); ++i) {
+      const stack::Fault& fault = s.peer.faults.faults[i];
+      if (fault.connection <= connections) continue;
+      detail::Mapping::open(faults->items()[i])
+          .get("connection")
+          ->fail("never fires: the client makes " + std::to_string(connections) + " connection" +
+                 (connections == 1 ? "" : "s") + " (connect and connect_again actions)");
+    }
+  }
+  if (s.expect.connect_error && !connect_again) {
+    detail::Mapping::open(*top.get("expect"))
+        .get("connect_error")
+        ->fail(s.client ? "needs a connect_again action in client.actions"
+                        : "needs the built-in client (client.actions with connect_again)");
+  }
+}
+
+}  // namespace
+
+ScenarioError::ScenarioError(std::string file, int line, int column, std::string field,
+                             std::string message)
+    : std::runtime_error(format_what(file, line, column, field, message)),
+      file_(std::move(file)),
+      line_(line),
+      column_(column),
+      field_(std::move(field)),
+      message_(std::move(message)) {}
+
+std::span<const ErrnoName> known_errnos() { return kErrnos; }
+
+std::optional<int> errno_from_name(std::string_view name) {
+  for (const ErrnoName& e : kErrnos)
+    if (e.name == name) return e.value;
+  return std::nullopt;
+}
+
+std::string errno_to_name(int value) {
+  for (const ErrnoName& e : kErrnos)
+    if (e.value == value) return std::string(e.name);
+  return "errno " + std::to_string(value);
+}
+
+const char* to_string(SocketState s) {
+  switch (s) {
+    case SocketState::kEstablished: return "ESTAB";
+    case SocketState::kSynSent: return "SYN-SENT";
+    case SocketState::kSynRecv: return "SYN-RECV";
+    case SocketState::kFinWait1: return "FIN-WAIT-1";
+    case SocketState::kFinWait2: return "FIN-WAIT-2";
+    case SocketState::kTimeWait: return "TIME-WAIT";
+    case SocketState::kClose: return "CLOSED";
+    case SocketState::kCloseWait: return "CLOSE-WAIT";
+    case SocketState::kLastAck: return "LAST-ACK";
+    case SocketState::kListen: return "LISTEN";
+    case SocketState::kClosing: return "CLOSING";
+  }
+  return "?";
+}
+
+std::optional<SocketState> socket_state_from_string(std::string_view s) {
+  const std::string n = detail::normalize_state_name(s);
+  for (const StateName& e : kStateNames)
+    if (e.normalized == n) return e.state;
+  return std::nullopt;
+}
+
+const char* to_string(ModelExpectation::Kind k) {
+  switch (k) {
+    case ModelExpectation::Kind::kRto: return "rto";
+    case ModelExpectation::Kind::kSyn: return "syn";
+    case ModelExpectation::Kind::kPersist: return "persist";
+    case ModelExpectation::Kind::kKeepalive: return "keepalive";
+  }
+  return "?";
+}
+
+const char* to_string(SocketTimer t) {
+  switch (t) {
+    case SocketTimer::kOff: return "off";
+    case SocketTimer::kOn: return "on";
+    case SocketTimer::kKeepalive: return "keepalive";
+    case SocketTimer::kTimewait: return "timewait";
+    case SocketTimer::kPersist: return "persist";
+  }
+  return "?";
+}
+
+std::string IpPrefix::to_string() const { return address.to_string() + "/" + std::to_string(length); }
+
+bool IpPrefix::contains(const stack::IpAddress& a) const {
+  if (a.family != address.family) return false;
+  int bits = length;
+  for (std::size_t i = 0; i < a.size() && bits > 0; ++i, bits -= 8) {
+    const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
+    if ((a.bytes[i] & mask) != (address.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::vector<stack::ListenerConfig> PeerSpec::listeners() const {
+  std::vector<stack::ListenerConfig> out;
+  for (std::uint16_t port : ports) {
+    stack::ListenerConfig l;
+    l.port = port;
+    l.mode = mode;
+    l.response = response;
+    l.respond_on_connect = respond_on_connect;
+    l.close_after_response = close_after_response;
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::uint8_t pattern_byte(std::uint64_t offset) { return static_cast<std::uint8_t>('a' + offset % 26); }
+
+std::vector<std::uint8_t> ClientAction::payload() const {
+  if (source != SendSource::kPattern) return data;
+  std::vector<std::uint8_t> out(bytes);
+  for (std::uint64_t i = 0; i < bytes; ++i) out[i] = pattern_byte(i);
+  return out;
+}
+
+bool Scenario::has_tag(std::string_view tag) const {
+  for (const std::string& t : tags)
+    if (t == tag) return true;
+  return false;
+}
+
+Scenario parse_scenario(std::string_view yaml_text, std::string file_name) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    const int line = e.mark.is_null() ? 1 : e.mark.line + 1;
+    const int column = e.mark.is_null() ? 1 : e.mark.column + 1;
+    throw ScenarioError(file_name, line, column, "", "YAML syntax error: " + e.msg);
+  }
+  if (docs.empty() || docs[0].IsNull()) {
+    throw ScenarioError(file_name, 1, 1, "", "empty scenario; expected a mapping with network and peer");
+  }
+  if (docs.size() > 1) {
+    const YAML::Mark m = docs[1].Mark().is_null() ? YAML::Mark() : docs[1].Mark();
+    throw ScenarioError(file_name, m.line + 1, m.column + 1, "",
+                        "a second YAML document; a scenario file holds one");
+  }
+
+  detail::Context ctx;
+  ctx.file = file_name;
+  ctx.base_dir = std::filesystem::path(file_name).parent_path();
+  const detail::Field root(ctx, docs[0], "", YAML::Mark());
+  if (!root.is_map()) root.fail("a scenario must be a mapping, got " + root.describe());
+  const detail::Mapping top(root, {"name", "description", "tags", "seed", "duration", "settle", "network",
+                                   "sysctl", "peer", "client", "actions", "expect"});
+
+  Scenario s;
+  s.file = file_name;
+  s.name = default_name(file_name);
+  if (auto f = top.get("name")) {
+    s.name = detail::as_nonempty_string(*f);
+    for (char c : s.name) {
+      if (!valid_name_char(c)) {
+        f->fail("names become file names: use letters, digits, '.', '_', '-', got " + f->describe());
+      }
+    }
+  }
+  if (auto f = top.get("description")) s.description = detail::as_string(*f);
+  if (auto f = top.get("tags")) s.tags = parse_tags(*f);
+  if (auto f = top.get("seed")) s.seed = detail::as_uint(*f, 0, UINT64_MAX);
+  if (auto f = top.get("duration")) {
+    s.duration = detail::as_duration(*f);
+    if (s.duration <= Duration::zero()) f->fail("must be more than 0s");
+  }
+  if (auto f = top.get("settle")) s.settle = detail::as_duration(*f);
+  ctx.duration = s.duration;
+
+  s.network = detail::parse_network(top.required("network", "it needs at least `family: ipv4` or `family: ipv6`"), ctx);
+  ctx.network = &s.network;
+  if (auto f = top.get("sysctl")) s.sysctls = detail::as_sysctls(*f);
+  s.peer = detail::parse_peer(top.required("peer", "it needs at least `port: N`"));
+  if (auto f = top.get("client")) s.client = detail::parse_client(*f, s.peer);
+  if (auto f = top.get("actions")) s.kernel_actions = detail::parse_kernel_actions(*f);
+  if (auto f = top.get("expect")) s.expect = detail::parse_expect(*f);
+  check_across_sections(s, top);
+  return s;
+}
+
+Scenario parse_scenario_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError(path.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ScenarioError(path.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno));
+  return parse_scenario(text.str(), path.string());
+}
+
+}  // namespace tapfault::replay
