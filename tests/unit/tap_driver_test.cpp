@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -144,6 +145,57 @@ std::string family_name(const ::testing::TestParamInfo<const char*>& info) {
 INSTANTIATE_TEST_SUITE_P(Families, DriverTest,
                          ::testing::Values("192.0.2.2", "2001:db8:a::2", "2001:db8::2"),
                          family_name);
+
+// The peer closes first (it sends its response and a FIN), so it ends in TIME-WAIT and
+// only the driver's timer, at the host's deadline, can finish the connection.
+TEST_F(DriverTest, TimerPollsTheHostAtItsDeadline) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(network_config());
+  stack::HostConfig config = host_config();
+  stack::ListenerConfig greeter;
+  greeter.port = kEchoPort;
+  greeter.mode = stack::AppMode::kRespond;
+  greeter.response.assign(kMessage.begin(), kMessage.end());
+  greeter.respond_on_connect = true;
+  greeter.close_after_response = true;
+  config.listeners = {greeter};
+  stack::Host host(config);
+  asio::io_context io;
+  Driver driver(io, network.tap(), host);
+  driver.start();
+
+  tcp::socket socket(io);
+  std::string received;
+  std::array<char, 64> buffer{};
+  std::function<void(const boost::system::error_code&, std::size_t)> on_read =
+      [&](const boost::system::error_code& ec, std::size_t n) {
+        received.append(buffer.data(), n);
+        if (!ec) return socket.async_read_some(asio::buffer(buffer), on_read);
+        socket.close();  // EOF: the peer's FIN came; ours sends it to TIME-WAIT
+      };
+  socket.async_connect(tcp::endpoint(asio::ip::make_address("192.0.2.2"), kEchoPort),
+                       [&](const boost::system::error_code& ec) {
+                         ASSERT_FALSE(ec) << ec.message();
+                         socket.async_read_some(asio::buffer(buffer), on_read);
+                       });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto closed = [&] {
+    const auto connections = host.connections();
+    return !connections.empty() && connections.front().state == stack::TcpState::kClosed;
+  };
+  while (!closed() && std::chrono::steady_clock::now() < give_up) {
+    io.run_for(std::chrono::milliseconds(100));
+  }
+  driver.stop();
+  io.restart();
+  io.run();
+
+  EXPECT_EQ(received, kMessage);
+  EXPECT_TRUE(closed()) << "the peer never left TIME-WAIT";
+  EXPECT_GE(driver.stats().timer_wakeups, 1u);
+  EXPECT_GE(driver.stats().timer_rearms, 1u);
+  EXPECT_FALSE(driver.error().has_value());
+}
 
 TEST(DriverClock, NowRoundTripsThroughSteadyClock) {
   const stack::Instant now = Driver::now();
