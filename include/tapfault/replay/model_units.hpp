@@ -67,6 +67,7 @@ constexpr Jiffies seconds_to_jiffies(std::chrono::seconds s, int hz = kDefaultHz
 constexpr Jiffies tcp_rto_min_constant(int hz = kDefaultHz) { return Jiffies{hz / 5}; }    // TCP_RTO_MIN
 constexpr Jiffies tcp_rto_max_constant(int hz = kDefaultHz) { return Jiffies{120 * hz}; }  // TCP_RTO_MAX
 constexpr Jiffies tcp_timeout_init(int hz = kDefaultHz) { return Jiffies{hz}; }  // TCP_TIMEOUT_INIT
+constexpr Jiffies tcp_timeout_fallback(int hz = kDefaultHz) { return Jiffies{3 * hz}; }  // TCP_TIMEOUT_FALLBACK
 constexpr Jiffies kTcpTimeoutMin{2};                                               // TCP_TIMEOUT_MIN
 inline constexpr std::chrono::microseconds kTcpTimeoutMinUs{2000};                  // TCP_TIMEOUT_MIN_US
 
