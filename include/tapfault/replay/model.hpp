@@ -1,0 +1,22 @@
+// The expected-backoff models of the Linux TCP client's timers: what the kernel
+// should send, when, and when it gives up, given the parameters that govern it.
+//
+// Pure code with no dependency (library tapfault_models), so `tapfault model` and
+// `diff` work on foreign captures and the tests need no network. Read first:
+// docs/models.md, then /work/shared/KERNEL-MODEL.md. One header per concept:
+//   model_units.hpp        jiffies and the include/linux/jiffies.h conversions
+//   model_wheel.hpp        kernel/time/timer.c timer-wheel rounding
+//   model_expectation.hpp  ExpectedEvent, GiveUp, Expectation, to_table()
+//   model_rto.hpp          rto_model(), tcp_model_timeout_ms(), ICMP (RFC 6069)
+//   model_syn.hpp          syn_model()
+//   model_persist.hpp      persist_model() (zero-window probes)
+//   model_keepalive.hpp    keepalive_model()
+#pragma once
+
+#include "tapfault/replay/model_expectation.hpp"
+#include "tapfault/replay/model_keepalive.hpp"
+#include "tapfault/replay/model_persist.hpp"
+#include "tapfault/replay/model_rto.hpp"
+#include "tapfault/replay/model_syn.hpp"
+#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model_wheel.hpp"
