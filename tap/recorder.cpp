@@ -168,8 +168,8 @@ void Recorder::record(std::size_t captured, std::size_t length, bool outgoing,
   header.len = static_cast<bpf_u_int32>(length);
   pcap_dump(reinterpret_cast<u_char*>(dumper_), &header, buffer_.data());
   if (callback) {
-    callback(RecordedFrame{kernel_time, outgoing, std::span(buffer_.data(), captured), length,
-                           stats_.frames});
+    callback(RecordedFrame{kernel_time, outgoing, std::span(buffer_.data(), captured),
+                           stats_.frames, length});
   }
 }
 

@@ -25,8 +25,8 @@ struct RecordedFrame {
   std::chrono::nanoseconds kernel_time{};  // CLOCK_REALTIME since the epoch, from the kernel
   bool outgoing = false;                   // sent by the kernel (towards the peer)
   std::span<const std::uint8_t> bytes;     // as captured (may be truncated, see length)
-  std::size_t length = 0;                  // the frame's length on the wire
   std::uint64_t index = 0;                 // 1-based frame number in the pcap
+  std::size_t length = 0;                  // the frame's length on the wire
 };
 
 using FrameCallback = std::function<void(const RecordedFrame&)>;
