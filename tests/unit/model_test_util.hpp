@@ -51,13 +51,15 @@ inline WindowMs window_ms(const ExpectedEvent& ev) { return WindowMs{to_ms(ev.ea
 inline WindowMs window_ms(const GiveUp& g) { return WindowMs{to_ms(g.earliest), to_ms(g.latest)}; }
 
 // A measured time (seconds, as printed by tcpdump -tt relative to the origin) must
-// fall inside the window, the latest widened by `slack`.
-inline ::testing::AssertionResult within(const ExpectedEvent* ev, double measured_s, Duration slack) {
+// fall inside the window, the latest widened by `slack` (and the earliest by `early`,
+// for measurements that are themselves uncertain both ways).
+inline ::testing::AssertionResult within(const ExpectedEvent* ev, double measured_s, Duration slack,
+                                         Duration early = Duration{0}) {
   if (ev == nullptr) return ::testing::AssertionFailure() << "no such event in the model";
   const auto m = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(measured_s));
   // Printed to the ms: allow the half-ms of rounding on both sides.
   const Duration half_ms = std::chrono::microseconds{500};
-  if (m + half_ms < ev->earliest || m - half_ms > ev->latest + slack) {
+  if (m + half_ms + early < ev->earliest || m - half_ms > ev->latest + slack) {
     return ::testing::AssertionFailure() << label(*ev) << " measured at " << measured_s << " s, window ["
                                          << to_us(ev->earliest) / 1e6 << ", " << to_us(ev->latest) / 1e6
                                          << "] s + slack " << to_us(slack) / 1e3 << " ms";
