@@ -191,28 +191,25 @@ std::string normalize_state_name(std::string_view s) {
 }
 
 std::string format_duration(Duration d) {
-  std::int64_t ns = d.count();
-  std::string sign = ns < 0 ? "-" : "";
-  std::uint64_t v = ns < 0 ? static_cast<std::uint64_t>(-(ns + 1)) + 1 : static_cast<std::uint64_t>(ns);
+  if (d == Duration::zero()) return "0s";
+  const bool negative = d < Duration::zero();
+  const std::uint64_t v = negative ? 0 - static_cast<std::uint64_t>(d.count()) : static_cast<std::uint64_t>(d.count());
   struct Unit {
     std::uint64_t ns;
     const char* name;
-    int digits;
+    std::size_t digits;  // of the fraction
   };
-  static constexpr Unit kUnits[] = {{1'000'000'000, "s", 9}, {1'000'000, "ms", 6}, {1'000, "us", 3}};
-  for (const Unit& u : kUnits) {
-    if (v < u.ns && &u != &kUnits[2]) continue;
-    std::string out = sign + std::to_string(v / u.ns);
-    std::uint64_t frac = v % u.ns;
-    if (frac != 0) {
-      std::string digits = std::to_string(frac);
-      digits.insert(0, static_cast<std::size_t>(u.digits) - digits.size(), '0');
-      while (!digits.empty() && digits.back() == '0') digits.pop_back();
-      out += "." + digits;
-    }
-    return v == 0 ? "0s" : out + u.name;
+  // The largest unit not above the value: 1.5s rather than 1500ms, 200ms rather than 0.2s.
+  static constexpr Unit kUnits[] = {{1'000'000'000, "s", 9}, {1'000'000, "ms", 6}, {1'000, "us", 3}, {1, "ns", 0}};
+  const Unit& u = *std::find_if(std::begin(kUnits), std::end(kUnits), [&](const Unit& x) { return v >= x.ns; });
+  std::string out = (negative ? "-" : "") + std::to_string(v / u.ns);
+  if (const std::uint64_t fraction = v % u.ns; fraction != 0) {
+    std::string digits = std::to_string(fraction);
+    digits.insert(0, u.digits - digits.size(), '0');
+    digits.erase(digits.find_last_not_of('0') + 1);
+    out += "." + digits;
   }
-  return sign + std::to_string(v) + "ns";
+  return out + u.name;
 }
 
 std::string as_string(const Field& f) {
