@@ -210,6 +210,18 @@ Expectation enumerate_phases(const Simulation& simulate, ChainSpec spec) {
   return e;
 }
 
+Jiffies backoff_capped(Jiffies base, int shift, Jiffies cap) {
+  if (shift >= 40 || base.count > (cap.count >> shift)) return cap;
+  return std::min(Jiffies{base.count << shift}, cap);
+}
+
+int tcp_orphan_retries(int sysctl, bool soft_error, bool alive) {
+  int retries = sysctl;
+  if (soft_error && !alive) retries = 0;  // "We know from an ICMP that something is wrong."
+  if (retries == 0 && alive) retries = 8;  // "8 corresponds to >100 seconds"
+  return retries;
+}
+
 std::string seconds_text(Duration d) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%.3f s", std::chrono::duration<double>(d).count());

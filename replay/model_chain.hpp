@@ -87,6 +87,13 @@ using Simulation = std::function<Run(const TimerClock&)>;
 
 Expectation enumerate_phases(const Simulation& simulate, ChainSpec spec);
 
+// min(base << shift, cap) without overflow: inet_csk_rto_backoff(), tcp_probe0_when().
+Jiffies backoff_capped(Jiffies base, int shift, Jiffies cap);
+
+// tcp_timer.c tcp_orphan_retries(): the sysctl; 0 when an ICMP left a soft error and the
+// socket is no longer alive; 8 when that leaves 0 while it still is.
+int tcp_orphan_retries(int sysctl, bool soft_error, bool alive);
+
 // "12.600 s", "204 ms", "51 j" helpers for the notes.
 std::string seconds_text(Duration d);
 std::string jiffies_text(Jiffies j, int hz);

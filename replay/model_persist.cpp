@@ -24,15 +24,10 @@ struct Derived {
   Jiffies user_timeout;  // msecs_to_jiffies(U)
 };
 
-Jiffies shifted_capped(Jiffies base, int shift, Jiffies cap) {
-  if (shift >= 40 || base.count > (cap.count >> shift)) return cap;
-  return std::min(Jiffies{base.count << shift}, cap);
-}
-
 // tcp_probe0_when() then tcp_clamp_probe0_to_user_timeout() at jiffy `now`.
 Jiffies probe_timeout(const PersistParams& p, const Derived& d, int backoff, Jiffies now,
                       std::optional<Jiffies> probes_tstamp) {
-  Jiffies when = shifted_capped(d.base, std::min(backoff, d.shift_cap), d.rto_max);
+  Jiffies when = detail::backoff_capped(d.base, std::min(backoff, d.shift_cap), d.rto_max);
   if (p.user_timeout.count() > 0 && probes_tstamp) {
     Jiffies elapsed = now - *probes_tstamp;
     if (elapsed.count < 0) elapsed = Jiffies{0};
@@ -40,14 +35,6 @@ Jiffies probe_timeout(const PersistParams& p, const Derived& d, int backoff, Jif
     when = std::min(remaining, when);
   }
   return when;
-}
-
-// tcp_timer.c tcp_orphan_retries().
-int orphan_retries(int sysctl, bool soft_error, bool alive) {
-  int retries = sysctl;
-  if (soft_error && !alive) retries = 0;
-  if (retries == 0 && alive) retries = 8;
-  return retries;
 }
 
 Run simulate(const PersistParams& p, const Derived& d, const TimerClock& c) {
@@ -74,8 +61,8 @@ Run simulate(const PersistParams& p, const Derived& d, const TimerClock& c) {
     }
     int max_probes = p.retries2;
     if (abort_reason.empty() && p.orphan) {
-      const bool alive = shifted_capped(d.icsk_rto, backoff, d.rto_max) < d.rto_max;
-      max_probes = orphan_retries(p.orphan_retries, p.soft_error.has_value(), alive);
+      const bool alive = detail::backoff_capped(d.icsk_rto, backoff, d.rto_max) < d.rto_max;
+      max_probes = detail::tcp_orphan_retries(p.orphan_retries, p.soft_error.has_value(), alive);
       if (!alive && backoff >= max_probes) abort_reason = "orphan backed off to rto_max";
     }
     if (abort_reason.empty() && probes_out >= max_probes) {
@@ -136,7 +123,7 @@ Expectation persist_model(const PersistParams& p) {
     spec.notes.push_back("every probe answered: probes_out returns to 0, so tcp_retries2 never fires");
   } else {
     spec.notes.push_back("probes unanswered: give-up at the firing after " +
-                         std::to_string(p.orphan ? orphan_retries(p.orphan_retries, false, true) : p.retries2) +
+                         std::to_string(p.orphan ? detail::tcp_orphan_retries(p.orphan_retries, false, true) : p.retries2) +
                          " probes (probes_out >= max_probes)");
   }
   return detail::enumerate_phases([&](const TimerClock& c) { return simulate(p, d, c); }, std::move(spec));

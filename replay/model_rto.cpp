@@ -20,14 +20,6 @@ namespace {
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-// tcp_timer.c tcp_orphan_retries().
-int orphan_retries(int sysctl, bool soft_error, bool alive) {
-  int retries = sysctl;
-  if (soft_error && !alive) retries = 0;  // an ICMP told us something is wrong
-  if (retries == 0 && alive) retries = 8;  // "8 corresponds to >100 seconds"
-  return retries;
-}
-
 struct Derived {
   Jiffies rto0;       // icsk_rto when the segment leaves
   Jiffies set_rto;    // what tcp_ld_RTO_revert() shifts by the backoff
@@ -35,12 +27,6 @@ struct Derived {
   bool tlp = false;
   Jiffies pto;
 };
-
-// min(base << shift, cap) without overflowing (inet_csk_rto_backoff()).
-Jiffies shifted_capped(Jiffies base, int shift, Jiffies cap) {
-  if (shift >= 40 || base.count > (cap.count >> shift)) return cap;
-  return std::min(Jiffies{base.count << shift}, cap);
-}
 
 bool icmp_for_rto(const IcmpReplies& icmp, int n) {
   if (icmp.error == IcmpError::kNone) return false;
@@ -80,7 +66,7 @@ Run simulate(const RtoParams& p, const Derived& d, const TimerClock& c) {
 
     // tcp_write_timeout() runs before the retransmission.
     int retry_until = p.retries2;
-    if (p.orphan) retry_until = orphan_retries(p.orphan_retries, soft.has_value(), rto < d.rto_max);
+    if (p.orphan) retry_until = detail::tcp_orphan_retries(p.orphan_retries, soft.has_value(), rto < d.rto_max);
     if (retransmits > 0) {
       // retransmits_timed_out(): (now - retrans_stamp) >= timeout, in ms (usec with
       // tcp_usec_ts, which adds one jiffy of slack).
@@ -121,7 +107,7 @@ Run simulate(const RtoParams& p, const Derived& d, const TimerClock& c) {
         const Jiffies arrival = now + nsecs_to_jiffies(p.icmp.delay, hz);
         --backoff;
         // icsk_rto = __tcp_set_rto(); icsk_rto = inet_csk_rto_backoff(icsk, rto_max).
-        rto = shifted_capped(d.set_rto, backoff, d.rto_max);
+        rto = detail::backoff_capped(d.set_rto, backoff, d.rto_max);
         // remaining = icsk_rto - usecs_to_jiffies(now - head's last transmission).
         const Jiffies remaining =
             rto - usecs_to_jiffies(std::chrono::duration_cast<microseconds>(p.icmp.delay), hz);
@@ -245,7 +231,7 @@ Expectation rto_model(const RtoParams& p) {
     spec.notes.push_back("give-up at the first RTO firing with now - RTO#1 >= TCP_USER_TIMEOUT = " +
                          std::to_string(p.user_timeout.count()) + " ms; timers clamped to it");
   } else {
-    const int boundary = p.orphan ? orphan_retries(p.orphan_retries, false, true) : p.retries2;
+    const int boundary = p.orphan ? detail::tcp_orphan_retries(p.orphan_retries, false, true) : p.retries2;
     spec.notes.push_back("give-up at the first RTO firing with now - RTO#1 >= tcp_model_timeout(" +
                          std::to_string(boundary) + ", TCP_RTO_MIN = " +
                          detail::jiffies_text(tcp_rto_min_constant(hz), hz) + ", rto_max) = " +
