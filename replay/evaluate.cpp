@@ -1,0 +1,200 @@
+// Expectations against what the run found out, and the report (report.json).
+#include <sys/socket.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "runner_parts.hpp"
+
+namespace tapfault::replay {
+namespace {
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+class Checker {
+ public:
+  void add(std::string field, std::string expected, std::string actual, int line) {
+    bool ok = expected == actual;
+    checks.push_back({std::move(field), std::move(expected), std::move(actual), ok, line});
+  }
+  void add_bool(std::string field, bool ok, std::string expected, std::string actual, int line) {
+    checks.push_back({std::move(field), std::move(expected), std::move(actual), ok, line});
+  }
+  std::vector<Check> checks;
+};
+
+std::uint64_t peer_bytes(const RunFacts& f) {
+  std::uint64_t n = 0;
+  for (const auto& c : f.connections) n += c.bytes_received;
+  return n;
+}
+
+void check_socket(const Expectations& e, const RunFacts& f, Checker& c) {
+  const std::optional<SocketSample>& sock = f.final_socket;
+  if (e.state) {
+    // ss spells a closed socket UNCONN; compare through the scenario's state names.
+    std::string actual = "no socket";
+    if (sock) {
+      auto st = socket_state_from_string(sock->state);
+      actual = st ? to_string(*st) : sock->state;
+    }
+    c.add("expect.state", to_string(e.state->value), actual, e.state->line);
+  }
+  if (e.timer) {
+    c.add("expect.timer", to_string(e.timer->value), sock ? sock->timer : "no socket", e.timer->line);
+  }
+  for (const TcpInfoExpectation& t : e.tcp_info) {
+    std::optional<std::int64_t> v = sock ? tcp_info_field(*sock, t.field) : std::nullopt;
+    c.add("expect.tcp_info." + t.field, std::to_string(t.value), v ? std::to_string(*v) : "no socket",
+          t.line);
+  }
+}
+
+void check(const Scenario& s, const RunFacts& f, Checker& c) {
+  const Expectations& e = s.expect;
+  if (e.client_received)
+    c.add("expect.client_received", std::to_string(e.client_received->value),
+          std::to_string(f.outcome.bytes_received), e.client_received->line);
+  if (e.peer_received)
+    c.add("expect.peer_received", std::to_string(e.peer_received->value), std::to_string(peer_bytes(f)),
+          e.peer_received->line);
+  if (e.error)
+    c.add("expect.error", errno_to_name(e.error->value), errno_to_name(f.outcome.final_error), e.error->line);
+  if (e.error_before) {
+    bool ok = f.outcome.final_error_at && *f.outcome.final_error_at <= e.error_before->value;
+    std::ostringstream exp, act;
+    exp << "error before " << seconds(e.error_before->value) << " s";
+    if (f.outcome.final_error_at) act << "error at " << seconds(*f.outcome.final_error_at) << " s";
+    else act << "no error";
+    c.add_bool("expect.error_before", ok, exp.str(), act.str(), e.error_before->line);
+  }
+  if (e.connect_error)
+    c.add("expect.connect_error", errno_to_name(e.connect_error->value),
+          f.outcome.connect_again_error ? errno_to_name(*f.outcome.connect_again_error) : "no connect_again",
+          e.connect_error->line);
+  if (e.rst_from_kernel)
+    c.add("expect.rst_from_kernel", e.rst_from_kernel->value ? "true" : "false",
+          f.kernel_rsts.empty() ? "false" : "true", e.rst_from_kernel->line);
+  check_socket(e, f, c);
+  if (e.model)
+    c.add_bool("expect.model", false, std::string("model ") + to_string(e.model->kind),
+               "the model diff is not part of this build yet", e.model->line);
+}
+
+nlohmann::json stats_json(const stack::HostStats& st) {
+  return {{"frames_in", st.frames_in},       {"frames_out", st.frames_out},
+          {"dropped", st.dropped},           {"arp_replies", st.arp_replies},
+          {"neighbor_adverts", st.neighbor_adverts}, {"echo_replies", st.echo_replies},
+          {"resets_sent", st.resets_sent},   {"connections_accepted", st.connections_accepted}};
+}
+
+nlohmann::json connection_json(const stack::ConnectionSummary& c) {
+  return {{"id", c.id},
+          {"flow", c.flow.to_string()},
+          {"state", stack::to_string(c.state)},
+          {"bytes_received", c.bytes_received},
+          {"bytes_sent", c.bytes_sent},
+          {"reset", c.reset}};
+}
+
+}  // namespace
+
+nlohmann::json client_event_json(const ClientEvent& e) {
+  nlohmann::json j = {{"action", e.action}, {"error", errno_to_name(e.error)}, {"bytes", e.bytes}, {"line", e.line}};
+  if (!e.detail.empty()) j["detail"] = e.detail;
+  return j;
+}
+
+nlohmann::json peer_event_json(const stack::PeerEvent& e) {
+  nlohmann::json j = {{"kind", e.kind}, {"detail", e.detail}};
+  if (e.flow) {
+    j["flow"] = e.flow->to_string();
+    j["seq"] = e.seq;
+    j["ack"] = e.ack;
+  }
+  return j;
+}
+
+std::optional<SocketSample> sample_from_fd(int fd) {
+  SocketSample s;
+  socklen_t len = sizeof s.info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &s.info, &len) != 0) return std::nullopt;
+  s.has_info = true;
+  static const char* kStates[] = {"?",         "ESTAB",    "SYN-SENT", "SYN-RECV",   "FIN-WAIT-1", "FIN-WAIT-2",
+                                  "TIME-WAIT", "UNCONN",   "CLOSE-WAIT", "LAST-ACK", "LISTEN",     "CLOSING"};
+  s.state = s.info.tcpi_state < 12 ? kStates[s.info.tcpi_state] : "?";
+  s.timer = "off";
+  return s;
+}
+
+RunResult evaluate(const Scenario& s, const RunFacts& f) {
+  Checker c;
+  check(s, f, c);
+  RunResult r;
+  r.checks = c.checks;
+  bool ok = std::all_of(c.checks.begin(), c.checks.end(), [](const Check& k) { return k.ok; });
+  r.exit_code = ok ? kExitPass : kExitExpectationFailed;
+
+  nlohmann::json checks = nlohmann::json::array();
+  for (const Check& k : c.checks)
+    checks.push_back({{"field", k.field}, {"expected", k.expected}, {"actual", k.actual}, {"ok", k.ok}, {"line", k.line}});
+  nlohmann::json client_events = nlohmann::json::array();
+  for (const ClientEvent& e : f.client_events) {
+    nlohmann::json j = client_event_json(e);
+    j["t"] = seconds(e.at);
+    client_events.push_back(j);
+  }
+  nlohmann::json peer_events = nlohmann::json::array();
+  for (const stack::PeerEvent& e : f.peer_events) peer_events.push_back(peer_event_json(e));
+  nlohmann::json conns = nlohmann::json::array();
+  for (const auto& cs : f.connections) conns.push_back(connection_json(cs));
+
+  nlohmann::json& j = r.report;
+  j["tapfault"] = "0.1.0";
+  j["scenario"] = {{"name", s.name}, {"file", s.file.string()}, {"description", s.description},
+                   {"tags", s.tags}, {"seed", s.seed}};
+  j["verdict"] = ok ? "pass" : "fail";
+  j["exit_code"] = r.exit_code;
+  j["clocks"] = {{"origin", "run start; every t in this report and in timeline.jsonl counts from it (steady clock)"},
+                 {"origin_realtime_ns", f.origin_realtime_ns},
+                 {"capture", "pcap timestamps are the kernel's CLOCK_REALTIME, nanoseconds"}};
+  j["duration_s"] = seconds(f.duration);
+  j["ended_by"] = f.ended_by;
+  j["checks"] = checks;
+  j["client"] = {{"bytes_sent", f.outcome.bytes_sent},
+                 {"bytes_received", f.outcome.bytes_received},
+                 {"final_error", errno_to_name(f.outcome.final_error)},
+                 {"events", client_events}};
+  if (f.outcome.final_error_at) j["client"]["final_error_at_s"] = seconds(*f.outcome.final_error_at);
+  if (f.outcome.connect_again_error) j["client"]["connect_again_error"] = errno_to_name(*f.outcome.connect_again_error);
+  if (f.external) {
+    j["external"] = {{"command", f.external->command}, {"exit_code", f.external->exit_code},
+                     {"signal", f.external->signal}, {"stdout", f.external->stdout_text},
+                     {"stderr", f.external->stderr_text}};
+  }
+  j["peer"] = {{"stats", stats_json(f.peer_stats)}, {"connections", conns}, {"events", peer_events}};
+  j["kernel_actions"] = f.kernel_actions;
+  if (f.final_socket) {
+    j["socket"] = to_json(*f.final_socket);
+    j["socket"]["ss"] = ss_line(*f.final_socket);
+  }
+  j["capture"] = {{"file", "capture.pcap"}, {"frames", f.frames}, {"kernel_rst_frames", f.kernel_rsts}};
+  j["sysctls"] = f.sysctls;
+  j["notes"] = f.notes;
+  return r;
+}
+
+std::string format_summary(const Scenario& s, const RunResult& r) {
+  std::ostringstream o;
+  o << s.name << ": " << (r.exit_code == kExitPass ? "PASS" : "FAIL") << "\n";
+  for (const Check& k : r.checks) {
+    o << "  " << (k.ok ? "ok  " : "FAIL") << " " << s.file.string() << ":" << k.line << ": " << k.field;
+    if (k.ok) o << " = " << k.actual << "\n";
+    else o << ": expected " << k.expected << " but saw " << k.actual << "\n";
+  }
+  if (r.report.contains("socket")) o << "  socket: " << r.report["socket"]["ss"].get<std::string>() << "\n";
+  o << "  capture: " << r.capture.string() << "\n  timeline: " << r.timeline.string() << "\n";
+  return o.str();
+}
+
+}  // namespace tapfault::replay

@@ -1,0 +1,24 @@
+// How a scenario becomes the run's network, sysctls and peer configuration.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tapfault/replay/scenario.hpp"
+#include "tapfault/stack/host.hpp"
+#include "tapfault/tap/network.hpp"
+
+namespace tapfault::replay {
+
+// Sysctls every run pins before the scenario's own, so that a run does not depend on
+// the host's defaults (DESIGN.md "What makes a run reproducible"). The values are
+// Linux 6.18's defaults (KERNEL-MODEL.md, header), congestion control bbr.
+const std::vector<std::pair<std::string, std::string>>& pinned_sysctls();
+
+tap::NetworkConfig network_config(const Scenario& s);
+stack::HostConfig host_config(const Scenario& s, stack::Instant origin);
+// The route to the peer, as `route-del: peer` means it.
+tap::RouteConfig peer_route(const Scenario& s);
+
+}  // namespace tapfault::replay

@@ -1,0 +1,320 @@
+// run_scenario(): one run, start to end, on one Asio loop in a private namespace.
+//
+// Order matters: namespace, pinned sysctls, TAP (the recorder opens before the
+// link comes up so no frame is missed), scenario sysctls, peer, then the client
+// and the kernel-side actions on the scenario clock. The run ends at `duration`,
+// or once the client is done and nothing crossed the TAP for `settle`.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "run_setup.hpp"
+#include "runner_parts.hpp"
+#include "tapfault/replay/client.hpp"
+#include "tapfault/replay/run.hpp"
+#include "tapfault/replay/sampler.hpp"
+#include "tapfault/stack/codec.hpp"
+#include "tapfault/tap/driver.hpp"
+#include "tapfault/tap/errors.hpp"
+#include "tapfault/tap/netns.hpp"
+#include "tapfault/tap/sysctl.hpp"
+
+namespace tapfault::replay {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+namespace asio = boost::asio;
+
+SteadyClock::duration steady(Duration d) { return std::chrono::duration_cast<SteadyClock::duration>(d); }
+
+std::string realtime_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return std::to_string(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
+}
+
+class Run {
+ public:
+  Run(const Scenario& s, const RunOptions& o) : s_(s), o_(o), timeline_(o.out_dir / "timeline.jsonl") {}
+
+  RunResult execute();
+
+ private:
+  void setup();
+  void start();
+  void schedule_kernel_actions();
+  void kernel_action(const KernelAction& a);
+  void schedule_sampling();
+  void sample(const char* why);
+  void watch_end();
+  void on_recorded(const tap::RecordedFrame& f);
+  Duration since_origin() const { return SteadyClock::now() - origin_; }
+  void finish();
+  std::optional<SocketSample> final_socket();
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  Timeline timeline_;
+  asio::io_context io_;
+  std::unique_ptr<tap::Network> net_;
+  std::unique_ptr<tap::Recorder> recorder_;
+  std::unique_ptr<stack::Host> host_;
+  std::unique_ptr<tap::Driver> driver_;
+  std::unique_ptr<Client> client_;
+  std::unique_ptr<ExternalClient> external_;
+  std::unique_ptr<Sampler> sampler_;
+  std::vector<std::unique_ptr<asio::steady_timer>> action_timers_;
+  std::unique_ptr<asio::steady_timer> sample_timer_;
+  std::unique_ptr<asio::steady_timer> end_timer_;
+  SteadyClock::time_point origin_;
+  SteadyClock::time_point last_frame_;
+  std::string origin_realtime_ns_;
+  RunFacts facts_;
+  std::optional<SocketSample> last_client_sample_;
+  bool frame_sample_pending_ = false;
+};
+
+void Run::setup() {
+  tap::enter_private_netns();
+  for (const auto& [name, value] : pinned_sysctls()) {
+    try {
+      tap::write_sysctl(name, value);
+      facts_.sysctls[name] = value;
+    } catch (const std::exception& e) {
+      facts_.notes.push_back(std::string("pinned sysctl not applied: ") + e.what());
+    }
+  }
+  net_ = std::make_unique<tap::Network>(network_config(s_), [this](const tap::TapDevice& tap) {
+    recorder_ = std::make_unique<tap::Recorder>(tap.name(), o_.out_dir / "capture.pcap");
+  });
+  for (const Sysctl& sc : s_.sysctls) {
+    try {
+      tap::write_sysctl(sc.name, sc.value);
+    } catch (const std::exception& e) {
+      throw ScenarioError(s_.file.string(), sc.line, 0, "sysctl." + sc.name, e.what());
+    }
+    facts_.sysctls[sc.name] = sc.value;
+  }
+  sampler_ = std::make_unique<Sampler>();
+}
+
+void Run::start() {
+  origin_ = SteadyClock::now();
+  origin_realtime_ns_ = realtime_now_ns();
+  last_frame_ = origin_;
+  host_ = std::make_unique<stack::Host>(host_config(s_, tap::Driver::now()), s_.peer.faults);
+  driver_ = std::make_unique<tap::Driver>(io_, net_->tap(), *host_, recorder_.get());
+  driver_->on_recorded_frame([this](const tap::RecordedFrame& f) { on_recorded(f); });
+  driver_->on_kernel_frame([this](std::span<const std::uint8_t>, stack::Instant) {
+    last_frame_ = SteadyClock::now();
+    // Sample after the peer has answered the whole batch, once per batch: the sampler
+    // must not add to the peer's reaction time (it is the kernel's RTT).
+    if (frame_sample_pending_) return;
+    frame_sample_pending_ = true;
+    asio::post(io_, [this] {
+      frame_sample_pending_ = false;
+      sample("frame");
+    });
+  });
+  driver_->on_error([this](const std::string& m) {
+    facts_.notes.push_back("driver: " + m);
+    io_.stop();
+  });
+  driver_->start();
+  if (!o_.command.empty()) {
+    external_ = std::make_unique<ExternalClient>(io_, o_.command, o_.out_dir, [this](const std::string& line) {
+      timeline_.write(since_origin(), "client", {{"event", line}});
+    });
+    external_->start();
+  } else if (s_.client) {
+    client_ = std::make_unique<Client>(io_, s_, origin_, [this](const ClientEvent& e) {
+      timeline_.write(e.at, "client", client_event_json(e));
+      facts_.client_events.push_back(e);
+      sample("client");
+    });
+    client_->start();
+  }
+  schedule_kernel_actions();
+  schedule_sampling();
+  watch_end();
+}
+
+void Run::schedule_kernel_actions() {
+  for (const KernelAction& a : s_.kernel_actions) {
+    auto t = std::make_unique<asio::steady_timer>(io_, origin_ + steady(a.at));
+    t->async_wait([this, &a](const boost::system::error_code& ec) {
+      if (!ec) kernel_action(a);
+    });
+    action_timers_.push_back(std::move(t));
+  }
+}
+
+void Run::kernel_action(const KernelAction& a) {
+  nlohmann::json ev = {{"line", a.line}};
+  try {
+    switch (a.kind) {
+      case KernelAction::Kind::kRouteDel:
+      case KernelAction::Kind::kRouteAdd: {
+        tap::RouteConfig r = peer_route(s_);
+        if (a.prefix) {
+          r.destination = a.prefix->address;
+          r.prefix_len = a.prefix->length;
+        }
+        if (a.via) r.gateway = a.via;
+        ev["route"] = r.destination.to_string() + "/" + std::to_string(r.prefix_len);
+        if (a.kind == KernelAction::Kind::kRouteDel) {
+          ev["action"] = "route-del";
+          net_->route_del(r);
+        } else {
+          ev["action"] = "route-add";
+          net_->route_add(r);
+        }
+        break;
+      }
+      case KernelAction::Kind::kLinkDown: ev["action"] = "link-down"; net_->link_down(); break;
+      case KernelAction::Kind::kLinkUp: ev["action"] = "link-up"; net_->link_up(); break;
+      case KernelAction::Kind::kMtu:
+        ev["action"] = "mtu";
+        ev["mtu"] = a.mtu;
+        net_->set_mtu(a.mtu);
+        break;
+      case KernelAction::Kind::kSysctl:
+        ev["action"] = "sysctl";
+        for (const Sysctl& sc : a.sysctls) {
+          tap::write_sysctl(sc.name, sc.value);
+          ev["sysctl"][sc.name] = sc.value;
+        }
+        break;
+    }
+  } catch (const std::exception& e) {
+    ev["error"] = e.what();
+    facts_.notes.push_back(std::string("kernel action at line ") + std::to_string(a.line) + " failed: " + e.what());
+  }
+  timeline_.write(since_origin(), "kernel", ev);
+  facts_.kernel_actions.push_back(ev);
+  sample("kernel-action");
+}
+
+void Run::schedule_sampling() {
+  sample_timer_ = std::make_unique<asio::steady_timer>(io_);
+  struct Tick {
+    Run* run;
+    void operator()(const boost::system::error_code& ec) const {
+      if (ec) return;
+      run->sample("interval");
+      run->sample_timer_->expires_at(run->sample_timer_->expiry() + run->o_.sample_interval);
+      run->sample_timer_->async_wait(*this);
+    }
+  };
+  sample_timer_->expires_after(o_.sample_interval);
+  sample_timer_->async_wait(Tick{this});
+}
+
+void Run::sample(const char* why) {
+  Duration t = since_origin();
+  for (stack::PeerEvent& e : host_->take_events()) {
+    Duration at = e.at - host_->config().origin;
+    timeline_.write(at, "peer", peer_event_json(e));
+    facts_.peer_events.push_back(std::move(e));
+  }
+  for (const SocketSample& smp : sampler_->sample()) {
+    if (client_ && smp.local_port == s_.client->local_port) last_client_sample_ = smp;
+    nlohmann::json j = to_json(smp);
+    j["why"] = why;
+    timeline_.write(t, "socket", j);
+  }
+}
+
+void Run::watch_end() {
+  end_timer_ = std::make_unique<asio::steady_timer>(io_);
+  struct Check {
+    Run* run;
+    void operator()(const boost::system::error_code& ec) const {
+      if (ec) return;
+      auto now = SteadyClock::now();
+      bool client_done = run->client_ ? run->client_->done()
+                         : run->external_ ? run->external_->done()
+                                           : true;
+      bool settled = now - run->last_frame_ >= steady(run->s_.settle);
+      if (now - run->origin_ >= steady(run->s_.duration) || (client_done && settled)) {
+        run->facts_.ended_by = client_done && settled ? "settled" : "duration";
+        run->io_.stop();
+        return;
+      }
+      run->end_timer_->expires_after(std::chrono::milliseconds(10));
+      run->end_timer_->async_wait(*this);
+    }
+  };
+  end_timer_->expires_after(std::chrono::milliseconds(10));
+  end_timer_->async_wait(Check{this});
+}
+
+void Run::on_recorded(const tap::RecordedFrame& f) {
+  ++facts_.frames;
+  if (!f.outgoing) return;
+  auto d = stack::decode_frame(f.bytes);
+  if (auto* df = std::get_if<stack::DecodedFrame>(&d)) {
+    if (auto* seg = std::get_if<stack::DecodedTcp>(&df->body)) {
+      if (seg->tcp.has(stack::tcp_flags::kRst)) {
+        facts_.kernel_rsts.push_back(f.index);
+      }
+    }
+  }
+}
+
+std::optional<SocketSample> Run::final_socket() {
+  // The socket as the sampler saw it last while it still existed; if it is gone from
+  // sock_diag (CLOSE), TCP_INFO straight from the descriptor.
+  for (const SocketSample& smp : sampler_->sample())
+    if (client_ && smp.local_port == s_.client->local_port) return smp;
+  if (client_ && client_->fd() >= 0) return sample_from_fd(client_->fd());
+  return last_client_sample_;
+}
+
+void Run::finish() {
+  sample("end");
+  facts_.final_socket = final_socket();
+  if (client_) {
+    client_->collect_pending_error();
+    facts_.outcome = client_->outcome();
+    client_->stop();
+  }
+  if (external_) {
+    external_->stop();
+    facts_.external = external_->result();
+  }
+  driver_->stop();
+  if (recorder_) {
+    recorder_->drain([this](const tap::RecordedFrame& f) { on_recorded(f); });
+    recorder_->close();
+  }
+  facts_.peer_stats = host_->stats();
+  facts_.connections = host_->connections();
+  facts_.origin_realtime_ns = origin_realtime_ns_;
+  facts_.duration = since_origin();
+}
+
+RunResult Run::execute() {
+  setup();
+  start();
+  io_.run();
+  finish();
+  RunResult r = evaluate(s_, facts_);
+  r.capture = o_.out_dir / "capture.pcap";
+  r.timeline = o_.out_dir / "timeline.jsonl";
+  std::ofstream(o_.out_dir / "report.json") << r.report.dump(2) << "\n";
+  return r;
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+  std::filesystem::create_directories(options.out_dir);
+  Run run(scenario, options);
+  return run.execute();
+}
+
+}  // namespace tapfault::replay

@@ -1,0 +1,91 @@
+// The pieces a run is made of, besides the peer and the TAP: the timeline writer,
+// an external client process, and what a run found out (RunFacts) for evaluate().
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 needs std::exchange under C++20
+
+#include <boost/asio.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tapfault/replay/client.hpp"
+#include "tapfault/replay/run.hpp"
+#include "tapfault/replay/sampler.hpp"
+#include "tapfault/stack/host.hpp"
+
+namespace tapfault::replay {
+
+// DIR/timeline.jsonl: one JSON object per line, every source on the run's clock:
+// {"t": seconds since the origin, "source": "peer|client|kernel|socket", ...}.
+class Timeline {
+ public:
+  explicit Timeline(const std::filesystem::path& path);
+  void write(Duration t, const char* source, nlohmann::json fields);
+  void flush() { out_.flush(); }
+
+ private:
+  std::ofstream out_;
+};
+
+// `tapfault run S -- CMD ARGS`: an unmodified program as the client, in the namespace.
+struct ExternalResult {
+  std::vector<std::string> command;
+  int exit_code = -1;    // -1: still running when the run ended (then killed)
+  int signal = 0;
+  std::string stdout_text;
+  std::string stderr_text;
+};
+
+class ExternalClient {
+ public:
+  using LineSink = std::function<void(const std::string&)>;
+  ExternalClient(boost::asio::io_context& io, std::vector<std::string> command,
+                 std::filesystem::path out_dir, LineSink sink);
+  ~ExternalClient();
+  void start();
+  bool done();
+  void stop();
+  ExternalResult result() const;
+
+ private:
+  std::vector<std::string> command_;
+  std::filesystem::path out_dir_;
+  LineSink sink_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  ExternalResult result_;
+};
+
+struct RunFacts {
+  std::map<std::string, std::string> sysctls;  // as written in the run's namespace
+  std::vector<std::string> notes;
+  std::vector<ClientEvent> client_events;
+  std::vector<stack::PeerEvent> peer_events;
+  std::vector<nlohmann::json> kernel_actions;
+  std::vector<std::uint64_t> kernel_rsts;  // pcap frame numbers of RSTs the kernel sent
+  std::uint64_t frames = 0;
+  ClientOutcome outcome;
+  std::optional<ExternalResult> external;
+  std::optional<SocketSample> final_socket;
+  stack::HostStats peer_stats;
+  std::vector<stack::ConnectionSummary> connections;
+  std::string origin_realtime_ns;
+  std::string ended_by = "duration";
+  Duration duration{};
+};
+
+nlohmann::json client_event_json(const ClientEvent& e);
+nlohmann::json peer_event_json(const stack::PeerEvent& e);
+// TCP_INFO read from a descriptor, for a socket sock_diag no longer lists (CLOSE).
+std::optional<SocketSample> sample_from_fd(int fd);
+// Expectations checked against the facts; the report.
+RunResult evaluate(const Scenario& s, const RunFacts& facts);
+
+}  // namespace tapfault::replay

@@ -1,0 +1,114 @@
+// Helpers for integration tests: run the tapfault binary, read its report, and
+// read a capture back with libpcap and the stack's own decoder.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tapfault/stack/codec.hpp"
+
+namespace tapfault::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+inline CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+// Integration tests need root (or a user namespace) and /dev/net/tun. Outside CI a
+// machine without them skips; in CI a missing capability is a failure.
+#define TAPFAULT_REQUIRE_NETNS()                                                              \
+  do {                                                                                       \
+    std::string why;                                                                         \
+    if (geteuid() != 0) why = "not root";                                                    \
+    else if (access("/dev/net/tun", R_OK | W_OK) != 0) why = "/dev/net/tun is not usable";   \
+    if (!why.empty()) {                                                                      \
+      if (::tapfault::testing::in_ci()) FAIL() << "CI=true but the netns test cannot run: " << why; \
+      GTEST_SKIP() << why;                                                                   \
+    }                                                                                        \
+  } while (0)
+
+inline std::filesystem::path scenario_path(const std::string& name) {
+  return std::filesystem::path(TAPFAULT_SOURCE_DIR) / "captures" / "scenarios" / name;
+}
+
+inline std::filesystem::path fresh_out_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("tapfault-test-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+inline CommandResult run_tapfault(const std::string& args) {
+  return run_command(std::string(TAPFAULT_BINARY) + " " + args);
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+struct CapturedFrame {
+  double t = 0;  // seconds, from the pcap
+  std::vector<std::uint8_t> bytes;
+};
+
+inline std::vector<CapturedFrame> read_pcap(const std::filesystem::path& p) {
+  std::vector<CapturedFrame> frames;
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* pc = pcap_open_offline_with_tstamp_precision(p.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
+  if (!pc) {
+    ADD_FAILURE() << "cannot open " << p << ": " << err;
+    return frames;
+  }
+  EXPECT_EQ(pcap_datalink(pc), DLT_EN10MB);
+  pcap_pkthdr* h;
+  const u_char* data;
+  while (pcap_next_ex(pc, &h, &data) == 1)
+    frames.push_back({static_cast<double>(h->ts.tv_sec) + h->ts.tv_usec * 1e-9,
+                      std::vector<std::uint8_t>(data, data + h->caplen)});
+  pcap_close(pc);
+  return frames;
+}
+
+// TCP segments of a capture, decoded by the stack's codec (spans point into `frames`).
+inline std::vector<stack::DecodedTcp> tcp_segments(const std::vector<CapturedFrame>& frames) {
+  std::vector<stack::DecodedTcp> out;
+  for (const auto& f : frames) {
+    auto d = stack::decode_frame(f.bytes);
+    if (auto* df = std::get_if<stack::DecodedFrame>(&d))
+      if (auto* t = std::get_if<stack::DecodedTcp>(&df->body)) out.push_back(*t);
+  }
+  return out;
+}
+
+inline bool have_tool(const std::string& tool) {
+  return run_command("command -v " + tool + " >/dev/null").exit_code == 0;
+}
+
+}  // namespace tapfault::testing
