@@ -115,16 +115,28 @@ nlohmann::json peer_event_json(const stack::PeerEvent& e) {
   return j;
 }
 
-std::optional<SocketSample> sample_from_fd(int fd) {
-  SocketSample s;
-  socklen_t len = sizeof s.info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &s.info, &len) != 0) return std::nullopt;
-  s.has_info = true;
+std::optional<SocketSample> sample_from_fd(int fd, const Scenario& s) {
+  SocketSample smp;
+  socklen_t len = sizeof smp.info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &smp.info, &len) != 0) return std::nullopt;
+  smp.has_info = true;
+  smp.info_bytes = len;
   static const char* kStates[] = {"?",         "ESTAB",    "SYN-SENT", "SYN-RECV",   "FIN-WAIT-1", "FIN-WAIT-2",
                                   "TIME-WAIT", "UNCONN",   "CLOSE-WAIT", "LAST-ACK", "LISTEN",     "CLOSING"};
-  s.state = s.info.tcpi_state < 12 ? kStates[s.info.tcpi_state] : "?";
-  s.timer = "off";
-  return s;
+  smp.state = smp.info.tcpi_state < 12 ? kStates[smp.info.tcpi_state] : "?";
+  smp.timer = "off";
+  // A closed socket has no peer any more: name both ends from the scenario.
+  auto endpoint = [](const stack::IpAddress& a, std::uint16_t port) {
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
+  };
+  smp.family = s.network.family == stack::Family::kIpv4 ? AF_INET : AF_INET6;
+  if (s.client) {
+    smp.local_port = s.client->local_port;
+    smp.remote_port = s.client->peer_port;
+    smp.local = endpoint(s.network.kernel_address.address, smp.local_port);
+    smp.remote = endpoint(s.network.peer_address, smp.remote_port);
+  }
+  return smp;
 }
 
 RunResult evaluate(const Scenario& s, const RunFacts& f) {

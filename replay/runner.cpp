@@ -270,7 +270,7 @@ std::optional<SocketSample> Run::final_socket() {
   // sock_diag (CLOSE), TCP_INFO straight from the descriptor.
   for (const SocketSample& smp : sampler_->sample())
     if (client_ && smp.local_port == s_.client->local_port) return smp;
-  if (client_ && client_->fd() >= 0) return sample_from_fd(client_->fd());
+  if (client_ && client_->fd() >= 0) return sample_from_fd(client_->fd(), s_);
   return last_client_sample_;
 }
 

@@ -84,7 +84,7 @@ struct RunFacts {
 nlohmann::json client_event_json(const ClientEvent& e);
 nlohmann::json peer_event_json(const stack::PeerEvent& e);
 // TCP_INFO read from a descriptor, for a socket sock_diag no longer lists (CLOSE).
-std::optional<SocketSample> sample_from_fd(int fd);
+std::optional<SocketSample> sample_from_fd(int fd, const Scenario& s);
 // Expectations checked against the facts; the report.
 RunResult evaluate(const Scenario& s, const RunFacts& facts);
 

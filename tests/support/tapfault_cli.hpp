@@ -112,3 +112,50 @@ inline bool have_tool(const std::string& tool) {
 }
 
 }  // namespace tapfault::testing
+
+namespace tapfault::testing {
+
+// A run's outputs, read back.
+struct RunOutput {
+  CommandResult cli;
+  nlohmann::json report;
+  std::vector<CapturedFrame> frames;
+  std::vector<nlohmann::json> timeline;
+
+  std::vector<nlohmann::json> timeline_of(const std::string& source) const {
+    std::vector<nlohmann::json> out;
+    for (const auto& j : timeline)
+      if (j.value("source", "") == source) out.push_back(j);
+    return out;
+  }
+};
+
+inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "") {
+  RunOutput r;
+  auto out = fresh_out_dir(name);
+  r.cli = run_tapfault("run " + scenario_path(name + ".yaml").string() + " --out " + out.string() + " " + extra);
+  if (std::filesystem::exists(out / "report.json")) r.report = read_json(out / "report.json");
+  if (std::filesystem::exists(out / "capture.pcap")) r.frames = read_pcap(out / "capture.pcap");
+  std::ifstream tl(out / "timeline.jsonl");
+  for (std::string line; std::getline(tl, line);) r.timeline.push_back(nlohmann::json::parse(line));
+  return r;
+}
+
+// A TCP segment from a capture with its time and 1-based frame number.
+struct TimedSegment {
+  double t = 0;
+  std::size_t frame = 0;
+  stack::DecodedTcp seg;
+};
+
+inline std::vector<TimedSegment> timed_segments(const std::vector<CapturedFrame>& frames) {
+  std::vector<TimedSegment> out;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    auto d = stack::decode_frame(frames[i].bytes);
+    if (auto* df = std::get_if<stack::DecodedFrame>(&d))
+      if (auto* t = std::get_if<stack::DecodedTcp>(&df->body)) out.push_back({frames[i].t, i + 1, *t});
+  }
+  return out;
+}
+
+}  // namespace tapfault::testing
