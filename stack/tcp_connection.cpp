@@ -51,6 +51,15 @@ std::uint32_t TcpConnection::receive_window_bytes() const {
   return w;
 }
 
+std::uint32_t TcpConnection::usable_window() const {
+  // Flow control never takes back what was advertised (RFC 9293 3.8.6.2.2: do not shrink
+  // the window); only a window fault closes it outright.
+  std::uint32_t room = receive_window_bytes();
+  if (!window_override_ && rcv_adv_.after(rcv_nxt_))
+    room = std::max<std::uint32_t>(room, static_cast<std::uint32_t>(rcv_adv_ - rcv_nxt_));
+  return room;
+}
+
 std::uint16_t TcpConnection::window_field() const {
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(receive_window_bytes() >> rcv_wscale_, 65535));
 }
@@ -58,6 +67,7 @@ std::uint16_t TcpConnection::window_field() const {
 void TcpConnection::on_syn(const DecodedTcp& syn, Instant now, ConnectionContext& ctx) {
   irs_ = syn.tcp.seq;
   rcv_nxt_ = irs_ + 1;
+  rcv_adv_ = rcv_nxt_;
   syn_options_ = syn.tcp.options;
   const TcpOptions& o = syn.tcp.options;
   ts_ok_ = o.timestamp.has_value();
@@ -100,7 +110,7 @@ void TcpConnection::send_syn_ack(Instant now, ConnectionContext& ctx) {
 bool TcpConnection::acceptable(const DecodedTcp& seg) const {
   // RFC 9293 3.10.7.4, first check: the four cases of segment length and window.
   std::uint32_t len = seg.seq_len();
-  std::uint32_t wnd = receive_window_bytes();
+  std::uint32_t wnd = usable_window();
   SeqNum seq = seg.tcp.seq;
   if (len == 0) return wnd == 0 ? seq == rcv_nxt_ : seq.in_window(rcv_nxt_, wnd);
   if (wnd == 0) return false;
@@ -220,7 +230,7 @@ bool TcpConnection::process_data(const DecodedTcp& seg, Instant now, ConnectionC
   if (seq.after(rcv_nxt_)) return true;  // out of order: dropped, duplicate ACK
   std::size_t skip = static_cast<std::size_t>(rcv_nxt_ - seq);
   if (skip >= seg.payload.size()) return true;  // all old: duplicate ACK
-  std::size_t take = std::min<std::size_t>(seg.payload.size() - skip, receive_window_bytes());
+  std::size_t take = std::min<std::size_t>(seg.payload.size() - skip, usable_window());
   deliver(seg.payload.subspan(skip, take));
   rcv_nxt_ += static_cast<std::uint32_t>(take);
   ctx.on_delivered(*this, now);
@@ -304,6 +314,8 @@ void TcpConnection::send_segment(SeqNum seq, std::uint8_t flags, std::span<const
   out.tcp.ack = rcv_nxt_;
   out.tcp.flags = flags;
   out.tcp.window = window_field();
+  SeqNum edge = rcv_nxt_ + (static_cast<std::uint32_t>(out.tcp.window) << rcv_wscale_);
+  if (edge.after(rcv_adv_) || window_override_) rcv_adv_ = edge;
   if (ts_ok_) out.tcp.options.timestamp = TcpTimestamp{tsval(now), ts_recent_};
   out.payload = payload;
   ctx.emit(*this, out, now);

@@ -60,6 +60,7 @@ class TcpConnection {
 
  private:
   std::uint32_t receive_window_bytes() const;
+  std::uint32_t usable_window() const;  // what incoming data may fill: never less than advertised
   std::uint16_t window_field() const;
   std::uint32_t in_flight() const { return static_cast<std::uint32_t>(snd_nxt_ - snd_una_); }
   std::size_t unsent_bytes() const;
@@ -95,6 +96,7 @@ class TcpConnection {
   // Receive sequence variables: RCV.NXT, IRS; RCV.WND comes from receive_window_bytes().
   SeqNum irs_, rcv_nxt_;
   std::uint8_t rcv_wscale_ = 0;   // our shift, applied to windows we advertise
+  SeqNum rcv_adv_;                // right edge of the window last advertised (RCV.NXT + RCV.WND)
 
   bool ts_ok_ = false;
   bool sack_ok_ = false;
