@@ -154,6 +154,7 @@ void TcpConnection::on_segment(const DecodedTcp& seg, Instant now, ConnectionCon
   process_ack(seg, now, ctx);
   if (closed()) return;
   bool need_ack = process_data(seg, now, ctx);
+  if (closed()) return;  // a fault fired on the delivered bytes and reset the connection
   if (h.has(tcp_flags::kFin) && h.seq + static_cast<std::uint32_t>(seg.payload.size()) == rcv_nxt_) {
     process_fin(now, ctx);
     need_ack = true;
@@ -305,6 +306,7 @@ void TcpConnection::send_pending(Instant now, ConnectionContext& ctx) {
 
 void TcpConnection::send_segment(SeqNum seq, std::uint8_t flags, std::span<const std::uint8_t> payload,
                                  Instant now, ConnectionContext& ctx) {
+  if (closed() && !(flags & tcp_flags::kRst)) return;
   TcpSegmentOut out;
   out.src = key_.peer_addr;
   out.dst = key_.kernel_addr;

@@ -333,3 +333,47 @@ TEST(Triggers, ConnectionSelectorLimitsTheFaultToOneConnection) {
 
 }  // namespace
 }  // namespace tapfault::testing
+
+namespace tapfault::testing {
+namespace {
+
+TEST(RstFault, ResetOnDeliveredBytesIsTheLastSegmentThePeerSends) {
+  Fault f;
+  f.name = "rst";
+  f.action = ActionKind::kRst;
+  f.trigger.kind = TriggerKind::kOnRxBytes;
+  f.trigger.count = 6;
+  HostConfig cfg;
+  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  FaultPlan plan;
+  plan.faults = {f};
+  PeerHarness h(false, cfg, plan);
+  h.handshake();
+  auto out = h.send_data("hello!", 1ms);
+  ASSERT_EQ(out.size(), 1u) << "no ACK after the reset";
+  EXPECT_TRUE(out[0].tcp.has(tcp_flags::kRst));
+}
+
+TEST(SilentFault, InputModeDropsKernelSegmentsButPeerTimersStillSend) {
+  Fault f;
+  f.name = "deaf";
+  f.action = ActionKind::kSilent;
+  f.silent.mode = SilentMode::kInput;
+  f.trigger.kind = TriggerKind::kAt;
+  f.trigger.at = 1s;
+  HostConfig cfg;
+  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, {'o', 'k'}, true, false});
+  FaultPlan plan;
+  plan.faults = {f};
+  PeerHarness h(false, cfg, plan);
+  h.handshake(0ms);  // the peer sends "ok" at once
+  h.poll(1s);
+  // The kernel's ACK of "ok" is dropped, so the peer retransmits it on its own timer.
+  EXPECT_TRUE(h.send(tcp_flags::kAck, h.k.snd_nxt, h.k.rcv_nxt + 2, {}, 1s).empty());
+  auto again = h.poll(1400ms);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(payload_text(again[0]), "ok");
+}
+
+}  // namespace
+}  // namespace tapfault::testing
