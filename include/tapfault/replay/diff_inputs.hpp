@@ -1,0 +1,73 @@
+// From what we know about a connection (sysctls, socket options, TCP_INFO, and when a
+// capture is at hand what the wire shows) to the parameters of an expected-backoff
+// model and its Expectation. Shared by `tapfault model` (no capture), `tapfault diff`
+// and the check after `tapfault run`.
+//
+// Precedence, as in the kernel: a socket option beats the sysctl (TCP_USER_TIMEOUT,
+// TCP_KEEPIDLE/INTVL/CNT, TCP_SYNCNT, TCP_RTO_MIN_US, TCP_RTO_MAX_MS); an RTT hint
+// (TCP_INFO) beats the estimate from the capture; the capture beats the defaults
+// (SACK negotiated, segments in flight, ICMP errors seen, whether the peer answered
+// zero-window probes). The defaults are the 6.18 kernel's (KERNEL-MODEL.md, header).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tapfault/replay/extract.hpp"
+#include "tapfault/replay/model.hpp"
+
+namespace tapfault::replay {
+
+enum class ModelKind : std::uint8_t { kRto, kSyn, kPersist, kKeepalive };
+const char* to_string(ModelKind k);  // "rto", "syn", "persist", "keepalive"
+std::optional<ModelKind> parse_model_kind(std::string_view text);
+// Where each model puts t = 0 in a capture (extract.hpp explains each rule).
+OriginRule origin_rule(ModelKind k);
+
+// A sysctl or socket option that does not parse or is out of range; the message names it.
+class ModelInputError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// The RTT estimator's state, as TCP_INFO reports it (microseconds). Any of them may be
+// unknown; `rto` (tcpi_rto) wins over srtt/rttvar.
+struct RttHints {
+  std::optional<std::chrono::microseconds> srtt;    // tcpi_rtt
+  std::optional<std::chrono::microseconds> rttvar;  // tcpi_rttvar
+  std::optional<std::chrono::microseconds> rto;     // tcpi_rto
+};
+
+struct ModelInputs {
+  ModelKind kind = ModelKind::kRto;
+  int hz = model::kDefaultHz;
+  // "net.ipv4.tcp_retries2" -> "5" (the "net.ipv4." prefix may be left out). Names the
+  // models do not use are ignored here; the command line rejects unknown ones.
+  std::map<std::string, std::string> sysctls;
+  // "TCP_USER_TIMEOUT" -> 3000 (ms), "TCP_KEEPIDLE" -> 1 (s), ... (see known_socket_options()).
+  std::map<std::string, std::int64_t> socket_options;
+  RttHints rtt;
+  // rto: segments in flight when the peer fell silent (PTO uses it); from the capture
+  // when there is one, else 1.
+  std::optional<int> packets_out;
+};
+
+// The names this file reads ("net.ipv4.tcp_retries2", ...; "TCP_USER_TIMEOUT", ...).
+const std::vector<std::string>& known_sysctls();
+const std::vector<std::string>& known_socket_options();
+// "tcp_retries2" or "net/ipv4/tcp_retries2" -> "net.ipv4.tcp_retries2".
+std::string canonical_sysctl(std::string_view name);
+
+// The model's prediction for these inputs. With a flow (and its origin set for this
+// model) the capture fills in what the inputs leave open. `notes` receives one line per
+// parameter and where it came from ("RTO 204 ms (srtt 0.105 ms from the handshake)").
+// Throws ModelInputError.
+model::Expectation expectation_for(const ModelInputs& inputs, const Flow* flow, std::vector<std::string>* notes);
+
+}  // namespace tapfault::replay

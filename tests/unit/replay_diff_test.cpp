@@ -1,0 +1,341 @@
+// The diff on captures built from the timelines measured on this kernel (KERNEL-MODEL.md
+// section 13): they must pass; moved, missing and extra packets, and a wrong give-up,
+// must be reported with the exact message format and frame number.
+#include "tapfault/replay/diff.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "replay_test_files.hpp"
+#include "support/pcap_builder.hpp"
+
+namespace tapfault::replay {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using testing::Conversation;
+
+constexpr double kSend = 1.0;  // the triggering send, 1 s after the SYN
+
+// Section 13 (b): retries2 = 5, TLP 0.208; RTO 0.416, 0.844, 1.676, 3.340, 6.828;
+// ETIMEDOUT 13.484. Frames: 1 SYN, 2 SYN-ACK, 3 ACK, 4 data, 5 TLP, 6..10 RTO#1..#5.
+Conversation retries2_five(std::vector<double> after_send = {0.208, 0.416, 0.844, 1.676, 3.340, 6.828}) {
+  Conversation c;
+  c.handshake(0);
+  c.kernel_data(kSend, 1, 100);
+  for (double x : after_send) c.kernel_data(kSend + x, 1, 100);
+  return c;
+}
+
+DiffOptions rto_options(const Conversation& c, std::optional<double> etimedout_at = 13.484) {
+  DiffOptions o;
+  o.model.kind = ModelKind::kRto;
+  o.model.sysctls["net.ipv4.tcp_retries2"] = "5";
+  o.capture_name = "capture.pcap";
+  if (etimedout_at) {
+    o.give_up.error = "ETIMEDOUT";
+    o.give_up.at = c.at(kSend + *etimedout_at);
+  }
+  return o;
+}
+
+DiffResult diff_of(const Conversation& c, const DiffOptions& o, int dlt = DLT_EN10MB) {
+  auto path = testing::scratch_dir() / "capture.pcap";
+  testing::write_pcap(path, c.frames, dlt);
+  return diff_capture_file(path, o);
+}
+
+TEST(Diff, MeasuredRetries2FiveTimelineMatches) {
+  Conversation c = retries2_five();
+  DiffResult r = diff_of(c, rto_options(c));
+  EXPECT_TRUE(r.ok) << r.to_table();
+  ASSERT_EQ(r.rows.size(), 6u) << r.to_table();
+  EXPECT_EQ(r.rows[0].event, "TLP");
+  EXPECT_EQ(r.rows[0].frame, 5u);
+  EXPECT_EQ(r.rows[5].event, "RTO#5");
+  EXPECT_EQ(r.rows[5].frame, 10u);
+  for (const DiffRow& row : r.rows) EXPECT_EQ(row.verdict, Verdict::kOk) << row.event;
+  EXPECT_EQ(r.give_up.verdict, Verdict::kOk);
+  ASSERT_TRUE(r.origin);
+  EXPECT_EQ(r.origin->frame, 4u);
+  EXPECT_EQ(r.expectation.origin.substr(0, 21), "original transmission");
+  EXPECT_EQ(r.observed_events, 5);
+  EXPECT_THAT(r.to_table(), HasSubstr("result: ok"));
+  auto j = r.to_json();
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["origin"]["frame"], 4);
+  EXPECT_EQ(j["events"].size(), 6u);
+  EXPECT_EQ(j["events"][3]["event"], "RTO#3");
+  EXPECT_NEAR(j["events"][3]["observed_s"].get<double>(), 1.676, 1e-6);
+  EXPECT_EQ(j["give_up"]["verdict"], "ok");
+}
+
+TEST(Diff, ARetransmissionMovedBy200msIsLateWithItsFrame) {
+  Conversation c = retries2_five({0.208, 0.416, 0.844, 1.876, 3.340, 6.828});
+  DiffResult r = diff_of(c, rto_options(c));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.656, 1.688] s but seen at 1.876 s");
+  EXPECT_EQ(r.rows[3].verdict, Verdict::kLate);
+  EXPECT_EQ(r.rows[3].deviation, 188ms);
+  EXPECT_EQ(r.rows[4].verdict, Verdict::kOk);
+}
+
+TEST(Diff, AnEarlyRetransmissionIsReported) {
+  Conversation c = retries2_five({0.208, 0.416, 0.844, 1.400, 3.340, 6.828});
+  DiffResult r = diff_of(c, rto_options(c));
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.656, 1.688] s but seen at 1.400 s");
+  EXPECT_EQ(r.rows[3].verdict, Verdict::kEarly);
+}
+
+TEST(Diff, AMissingRetransmissionIsReported) {
+  Conversation c = retries2_five({0.208, 0.416, 0.844, 3.340, 6.828});
+  DiffResult r = diff_of(c, rto_options(c));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_mismatch, "capture.pcap: retransmission 3 expected in [1.656, 1.688] s but not seen");
+  EXPECT_EQ(r.rows[3].verdict, Verdict::kMissing);
+  EXPECT_EQ(r.rows[4].verdict, Verdict::kOk);  // RTO#4 still matched to its own window
+  EXPECT_EQ(r.rows[4].frame, 8u);
+}
+
+TEST(Diff, AnExtraRetransmissionIsUnexpected) {
+  Conversation c = retries2_five({0.208, 0.416, 0.844, 1.676, 3.340, 6.828, 13.4});
+  DiffResult r = diff_of(c, rto_options(c));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#11: unexpected retransmission 6 at 13.400 s (the model expects 5)");
+}
+
+TEST(Diff, GiveUpTimeAndErrorAreChecked) {
+  Conversation c = retries2_five();
+  DiffResult early = diff_of(c, rto_options(c, 10.0));
+  EXPECT_EQ(early.first_mismatch,
+            "capture.pcap: give-up expected in [13.272, 13.528] s (ETIMEDOUT, no RST) but the application saw "
+            "ETIMEDOUT at 10.000 s");
+  DiffOptions o = rto_options(c);
+  o.give_up.error = "EHOSTUNREACH";
+  DiffResult wrong = diff_of(c, o);
+  EXPECT_EQ(wrong.give_up.verdict, Verdict::kWrongError);
+  EXPECT_EQ(wrong.first_mismatch,
+            "capture.pcap: give-up: the model expects ETIMEDOUT but the application saw EHOSTUNREACH at 13.484 s");
+}
+
+TEST(Diff, WithoutTheApplicationsErrorTheGiveUpIsUnobservedNotAMismatch) {
+  Conversation c = retries2_five();
+  DiffResult ends_early = diff_of(c, rto_options(c, std::nullopt));
+  EXPECT_TRUE(ends_early.ok) << ends_early.to_table();
+  EXPECT_EQ(ends_early.give_up.verdict, Verdict::kBeyondCapture);  // the capture stops at RTO#5
+
+  // An ARP request at 20 s: the capture covers the give-up, which still cannot show.
+  std::vector<std::uint8_t> arp = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0x5e, 0, 0x53, 2, 0x08, 0x06};
+  arp.resize(60, 0);
+  c.frames.push_back({c.at(20.0), arp, false});
+  DiffResult r = diff_of(c, rto_options(c, std::nullopt));
+  EXPECT_TRUE(r.ok) << r.to_table();
+  EXPECT_EQ(r.give_up.verdict, Verdict::kUnobserved);
+}
+
+TEST(Diff, AnRstOnAnRtoGiveUpIsUnexpected) {
+  Conversation c = retries2_five();
+  c.kernel_rst(kSend + 13.484, 101);
+  DiffResult r = diff_of(c, rto_options(c, std::nullopt));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#11: RST at 13.484 s but the model expects ETIMEDOUT, no RST");
+}
+
+TEST(Diff, ExtraToleranceWidensTheWindows) {
+  Conversation c = retries2_five({0.208, 0.416, 0.844, 1.700, 3.340, 6.828});
+  DiffOptions o = rto_options(c);
+  EXPECT_FALSE(diff_of(c, o).ok);  // 12 ms past the window, beyond the 2 ms capture slack
+  o.tolerance = 15ms;
+  EXPECT_TRUE(diff_of(c, o).ok);
+}
+
+TEST(Diff, NoRetransmissionMeansNothingToCompare) {
+  Conversation c;
+  c.handshake(0);
+  c.kernel_data(1.0, 1, 100);
+  c.peer_ack(1.001, 101);
+  DiffResult r = diff_of(c, rto_options(c, std::nullopt));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_mismatch,
+            "capture.pcap: connection 1 (192.0.2.1:40000 -> 192.0.2.2:8080): nothing to compare with the rto model: "
+            "the kernel never retransmitted on this connection");
+}
+
+TEST(Diff, AFlowSelectorMatchingNothingIsBadInput) {
+  Conversation c = retries2_five();
+  DiffOptions o = rto_options(c);
+  o.flow = *FlowSelector::parse(":9999");
+  try {
+    diff_of(c, o);
+    FAIL() << "no CaptureError";
+  } catch (const CaptureError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no connection matches --flow :9999; the capture has:"));
+    EXPECT_THAT(e.what(), HasSubstr("1: 192.0.2.1:40000 -> 192.0.2.2:8080"));
+  }
+}
+
+TEST(Diff, TheFlowIsChosenByItsRetransmissions) {
+  Conversation quiet(false, 41000, 77);
+  quiet.handshake(0);
+  Conversation lossy = retries2_five();
+  quiet.frames.insert(quiet.frames.end(), lossy.frames.begin(), lossy.frames.end());
+  DiffResult r = diff_of(quiet, rto_options(lossy));
+  EXPECT_EQ(r.flow_index, 2);
+  EXPECT_TRUE(r.ok) << r.to_table();
+}
+
+class DiffLinkTypes : public ::testing::TestWithParam<int> {};
+
+TEST_P(DiffLinkTypes, TheSameTimelineMatchesInEveryLinkType) {
+  Conversation c = retries2_five();
+  DiffResult r = diff_of(c, rto_options(c), GetParam());
+  EXPECT_TRUE(r.ok) << r.to_table();
+  EXPECT_EQ(r.rows.size(), 6u);
+}
+
+INSTANTIATE_TEST_SUITE_P(LinkTypes, DiffLinkTypes,
+                         ::testing::Values(DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW, DLT_IPV4),
+                         [](const auto& info) {
+                           switch (info.param) {
+                             case DLT_EN10MB: return std::string("Ethernet");
+                             case DLT_LINUX_SLL: return std::string("LinuxSll");
+                             case DLT_LINUX_SLL2: return std::string("LinuxSll2");
+                             case DLT_RAW: return std::string("RawIp");
+                             default: return std::string("Ipv4");
+                           }
+                         });
+
+TEST(Diff, Ipv6RawCaptureMatches) {
+  Conversation c(true);
+  c.handshake(0);
+  c.kernel_data(kSend, 1, 100);
+  for (double x : {0.208, 0.416, 0.844, 1.676, 3.340, 6.828}) c.kernel_data(kSend + x, 1, 100);
+  DiffResult r = diff_of(c, rto_options(c), DLT_IPV6);
+  EXPECT_TRUE(r.ok) << r.to_table();
+}
+
+// Section 13 (c): keepalive 1/1/3, U = 0: probes 1.014, 2.038, 3.062; RST + ETIMEDOUT 4.086.
+TEST(Diff, MeasuredKeepaliveTimelineMatches) {
+  Conversation c;
+  c.handshake(0);  // the SYN-ACK at 0.0001 s is the last segment received
+  const double last = 0.0001;
+  for (double x : {1.014, 2.038, 3.062}) c.kernel_ack(last + x, 0, 1);
+  c.kernel_rst(last + 4.086, 1);
+  DiffOptions o;
+  o.model.kind = ModelKind::kKeepalive;
+  o.model.socket_options = {{"TCP_KEEPIDLE", 1}, {"TCP_KEEPINTVL", 1}, {"TCP_KEEPCNT", 3}};
+  o.capture_name = "capture.pcap";
+  DiffResult r = diff_of(c, o);
+  EXPECT_TRUE(r.ok) << r.to_table();
+  EXPECT_EQ(r.origin->frame, 2u);
+  EXPECT_EQ(r.rows.size(), 3u);
+  EXPECT_TRUE(r.give_up.observed_rst);
+  EXPECT_EQ(r.give_up.rst_frame, 7u);
+  EXPECT_EQ(r.give_up.verdict, Verdict::kOk);
+
+  Conversation no_rst;
+  no_rst.handshake(0);
+  for (double x : {1.014, 2.038, 3.062}) no_rst.kernel_ack(last + x, 0, 1);
+  no_rst.peer_ack(last + 5.0, 1);  // the capture goes on past the give-up
+  DiffResult missing = diff_of(no_rst, o);
+  EXPECT_EQ(missing.first_mismatch,
+            "capture.pcap: give-up expected in [4.072, 4.104] s (ETIMEDOUT and an RST) but no RST was seen");
+}
+
+// Section 13 (d): zero window, U = 3000, base 208 ms: probes +0.212, +0.636 (unanswered),
+// +1.500, +3.196; ETIMEDOUT +3.216.
+TEST(Diff, MeasuredZeroWindowTimelineMatches) {
+  Conversation c;
+  c.handshake(0);
+  c.kernel_data(1.0, 1, 100);
+  const double zw = 1.0001;
+  c.peer_ack(zw, 101, 0);
+  for (double x : {0.212, 0.636, 1.500, 3.196}) {
+    c.kernel_ack(zw + x, 100, 1);
+    if (x != 0.636) c.peer_ack(zw + x + 0.0001, 101, 0);
+  }
+  DiffOptions o;
+  o.model.kind = ModelKind::kPersist;
+  o.model.socket_options = {{"TCP_USER_TIMEOUT", 3000}};
+  o.model.rtt.rto = 208000us;
+  o.capture_name = "capture.pcap";
+  o.give_up.error = "ETIMEDOUT";
+  o.give_up.at = c.at(zw + 3.216);
+  DiffResult r = diff_of(c, o);
+  EXPECT_TRUE(r.ok) << r.to_table();
+  EXPECT_EQ(r.origin->frame, 5u);
+  EXPECT_EQ(r.rows.size(), 4u);
+}
+
+// Section 13 (e): SYN, tcp_syn_retries = 3: 1.025, 2.049, 3.073, 4.097, 5.121, 7.137,
+// 11.393; ETIMEDOUT 19.585.
+TEST(Diff, MeasuredSynTimelineMatches) {
+  Conversation c;
+  c.syn(0);
+  for (double x : {1.025, 2.049, 3.073, 4.097, 5.121, 7.137, 11.393}) c.syn(x);
+  DiffOptions o;
+  o.model.kind = ModelKind::kSyn;
+  o.model.sysctls["tcp_syn_retries"] = "3";
+  o.capture_name = "capture.pcap";
+  o.give_up.error = "ETIMEDOUT";
+  o.give_up.at = c.at(19.585);
+  DiffResult r = diff_of(c, o);
+  EXPECT_TRUE(r.ok) << r.to_table();
+  EXPECT_EQ(r.rows.size(), 7u);
+  EXPECT_EQ(r.rows.back().event, "SYN#7");
+}
+
+TEST(Diff, ExpectedEventCountIsChecked) {
+  Conversation c = retries2_five();
+  DiffOptions o = rto_options(c);
+  o.expected_events = 5;
+  EXPECT_TRUE(diff_of(c, o).ok);
+  o.expected_events = 4;
+  EXPECT_EQ(diff_of(c, o).first_mismatch, "capture.pcap: 5 RTO retransmissions seen, the scenario expects 4");
+}
+
+TEST(Diff, BadParametersNameTheSysctl) {
+  Conversation c = retries2_five();
+  DiffOptions o = rto_options(c);
+  o.model.sysctls["net.ipv4.tcp_retries2"] = "five";
+  EXPECT_THROW(
+      {
+        try {
+          diff_of(c, o);
+        } catch (const ModelInputError& e) {
+          EXPECT_STREQ(e.what(), "net.ipv4.tcp_retries2: not an integer: \"five\"");
+          throw;
+        }
+      },
+      ModelInputError);
+}
+
+// Section 8.2 / docs/models.md: ICMP host-unreachable answering RTO#4, #6 and #7 (router
+// rate limit); the diff feeds the ICMPs it sees into the model's RFC 6069 reverts.
+TEST(Diff, IcmpErrorsSeenInTheCaptureFeedTheModel) {
+  Conversation c;
+  c.handshake(0);
+  c.kernel_data(kSend, 1, 100);
+  c.icmp_for_last_kernel_frame(kSend + 0.0001, 3, 1, "198.51.100.1");
+  // Intervals measured: 0.21 (TLP), 0.21, 0.41, 0.83, 1.66, 1.63, 3.42, 3.33, then 3.33 to
+  // the give-up; ICMPs answered the original, the TLP, RTO#4, #6 and #7.
+  double t = kSend;
+  int sent = 0;  // 0 = the TLP, then RTO#n
+  for (double step : {0.208, 0.208, 0.416, 0.832, 1.66, 1.63, 3.42, 3.33}) {
+    t += step;
+    c.kernel_data(t, 1, 100);
+    if (sent == 0 || sent == 4 || sent == 6 || sent == 7) c.icmp_for_last_kernel_frame(t + 0.0001, 3, 1, "198.51.100.1");
+    ++sent;
+  }
+  DiffOptions o = rto_options(c, std::nullopt);
+  o.give_up.error = "EHOSTUNREACH";
+  o.give_up.at = c.at(kSend + 15.036);
+  o.tolerance = 25ms;  // the intervals above were printed to 10 ms
+  DiffResult r = diff_of(c, o);
+  EXPECT_TRUE(r.ok) << r.to_table();
+  EXPECT_EQ(r.observed_events, 7);
+}
+
+}  // namespace
+}  // namespace tapfault::replay
