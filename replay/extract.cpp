@@ -14,11 +14,11 @@ namespace flags = stack::tcp_flags;
 
 constexpr Nanos kSameFiring = std::chrono::milliseconds(1);
 
-// A connection's packets before classification.
+// A connection's packets before the kernel side is known.
 struct RawFlow {
   Endpoint a;  // the first sender
   Endpoint b;
-  std::vector<const Packet*> packets;
+  std::vector<const Packet*> packets;  // TCP segments and the ICMP errors quoting them
   std::optional<SeqNum> syn_isn;  // of the first pure SYN, to split a reused 4-tuple
 };
 
@@ -30,14 +30,15 @@ bool is_pure_syn(const TcpSegment& s) { return s.has(flags::kSyn) && !s.has(flag
 // Which side is the kernel's: see extract.hpp.
 std::pair<bool, std::string> a_is_kernel(const RawFlow& f) {
   for (const Packet* p : f.packets)
-    if (is_pure_syn(*p->tcp())) return {src_of(*p) == f.a, "sent the SYN"};
+    if (p->tcp() && is_pure_syn(*p->tcp())) return {src_of(*p) == f.a, "sent the SYN"};
   for (const Packet* p : f.packets)
-    if (p->tcp()->has(flags::kSyn)) return {src_of(*p) != f.a, "answered the SYN-ACK"};
+    if (p->tcp() && p->tcp()->has(flags::kSyn)) return {src_of(*p) != f.a, "answered the SYN-ACK"};
   // Retransmissions: a side repeating sequence space it already sent.
   std::map<bool, std::optional<SeqNum>> nxt;
   std::map<bool, int> retx;
   std::map<bool, std::uint64_t> bytes;
   for (const Packet* p : f.packets) {
+    if (!p->tcp()) continue;
     const TcpSegment& s = *p->tcp();
     bool from_a = src_of(*p) == f.a;
     bytes[from_a] += s.payload_length;
@@ -271,13 +272,21 @@ class Classifier {
   std::optional<double> srtt_us_;
 };
 
+// Segments go to the connection of their 4-tuple (a new SYN with another ISN opens a new
+// one); an ICMP error goes to the connection its quoted header belongs to at that time.
 std::vector<RawFlow> split(const Capture& c) {
   std::vector<RawFlow> flows;
   std::map<std::pair<Endpoint, Endpoint>, std::size_t> open;  // (lower, higher) -> flow
   auto key_of = [](const Endpoint& x, const Endpoint& y) { return x < y ? std::pair(x, y) : std::pair(y, x); };
   for (const Packet& p : c.packets) {
     const TcpSegment* s = p.tcp();
-    if (!s) continue;
+    if (!s) {
+      const IcmpMessage* m = p.icmp();
+      if (!m || !m->quoted) continue;
+      auto it = open.find(key_of({m->quoted->src, m->quoted->src_port}, {m->quoted->dst, m->quoted->dst_port}));
+      if (it != open.end()) flows[it->second].packets.push_back(&p);
+      continue;
+    }
     auto key = key_of(src_of(p), dst_of(p));
     auto it = open.find(key);
     bool new_syn = is_pure_syn(*s);
@@ -353,35 +362,42 @@ const char* to_string(PeerEventKind k) {
 
 std::string Flow::name() const { return kernel.to_string() + " -> " + peer.to_string(); }
 
+std::vector<ConnectionPackets> group_connections(const Capture& capture) {
+  std::vector<ConnectionPackets> out;
+  for (RawFlow& raw : split(capture)) {
+    ConnectionPackets c;
+    auto [a_kernel, reason] = a_is_kernel(raw);
+    c.kernel = a_kernel ? raw.a : raw.b;
+    c.peer = a_kernel ? raw.b : raw.a;
+    c.kernel_side_reason = reason;
+    for (const Packet* p : raw.packets) {
+      const IcmpMessage* m = p->icmp();
+      if (m && Endpoint{m->quoted->src, m->quoted->src_port} != c.kernel) continue;  // quotes the peer's
+      c.packets.push_back(p);
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 std::vector<Flow> extract_flows(const Capture& capture) {
   std::vector<Flow> out;
-  for (RawFlow& raw : split(capture)) {
+  for (const ConnectionPackets& conn : group_connections(capture)) {
     Flow f;
     f.index = static_cast<int>(out.size()) + 1;
-    auto [a_kernel, reason] = a_is_kernel(raw);
-    f.kernel = a_kernel ? raw.a : raw.b;
-    f.peer = a_kernel ? raw.b : raw.a;
-    f.kernel_side_reason = reason;
-    f.first_at = raw.packets.front()->time;
-    f.last_at = raw.packets.back()->time;
-    f.packets = raw.packets.size();
-    f.first_frame = raw.packets.front()->frame;
+    f.kernel = conn.kernel;
+    f.peer = conn.peer;
+    f.kernel_side_reason = conn.kernel_side_reason;
+    f.first_at = conn.packets.front()->time;
+    f.last_at = conn.packets.back()->time;
+    f.packets = conn.packets.size();
+    f.first_frame = conn.packets.front()->frame;
     f.origin = {f.first_at, f.first_frame, "the connection's first packet"};
     Classifier c(f);
-    // ICMP errors are interleaved by time with the connection's segments.
-    std::size_t ti = 0;
-    for (const Packet& p : capture.packets) {
-      if (ti < raw.packets.size() && &p == raw.packets[ti]) {
-        ++ti;
-        if (src_of(p) == f.kernel) c.kernel_segment(p);
-        else c.peer_segment(p);
-        continue;
-      }
-      const IcmpMessage* m = p.icmp();
-      if (m && m->quoted && p.time >= f.first_at && ti > 0 && ti <= raw.packets.size() &&
-          Endpoint{m->quoted->src, m->quoted->src_port} == f.kernel &&
-          Endpoint{m->quoted->dst, m->quoted->dst_port} == f.peer)
-        c.icmp(p);
+    for (const Packet* p : conn.packets) {
+      if (p->icmp()) c.icmp(*p);
+      else if (src_of(*p) == f.kernel) c.kernel_segment(*p);
+      else c.peer_segment(*p);
     }
     c.finish();
     set_origin(f, f.origin);

@@ -146,8 +146,20 @@ struct Flow {
   std::string name() const;  // "192.0.2.1:40000 -> 192.0.2.2:8080"
 };
 
+// A connection's packets in file order: its TCP segments and the ICMP errors quoting a
+// segment the kernel side sent on it. Pointers into the Capture.
+struct ConnectionPackets {
+  Endpoint kernel;
+  Endpoint peer;
+  std::string kernel_side_reason;
+  std::vector<const Packet*> packets;
+};
+
 // Every TCP connection in the capture, in order of first appearance. A new SYN with
-// another ISN on the same 4-tuple starts a new flow. Origins are the first packets.
+// another ISN on the same 4-tuple starts a new connection.
+std::vector<ConnectionPackets> group_connections(const Capture& capture);
+
+// The same connections, classified. Origins are the first packets.
 std::vector<Flow> extract_flows(const Capture& capture);
 
 // `--flow`: "2" (index), "ADDR:PORT-ADDR:PORT" (either order), or ":PORT" (either side).
