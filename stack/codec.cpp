@@ -232,7 +232,8 @@ const char* precheck(std::span<const std::uint8_t> f) {
       std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
       std::size_t tot = be16(ip, 2);
       if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || tot > ip.size()) return "malformed.ipv4";
-      return ip[9] == 6 ? check_tcp(ip.subspan(ihl, tot - ihl)) : nullptr;
+      bool fragment = (be16(ip, 6) & 0x3fff) != 0;  // MF set or an offset: TCP is checked once whole
+      return ip[9] == 6 && !fragment ? check_tcp(ip.subspan(ihl, tot - ihl)) : nullptr;
     }
     case 0x86dd: {
       if (ip.size() < 40) return "truncated.ipv6";

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "fault_engine.hpp"
+#include "reassembly.hpp"
 #include "tapfault/stack/codec.hpp"
 #include "tcp_connection.hpp"
 
@@ -80,6 +81,7 @@ struct Host::Impl final : ConnectionContext {
 
   HostConfig cfg;
   FaultEngine faults;
+  Reassembler reassembler;
   HostStats stats;
   std::optional<MacAddress> kernel_mac;
   std::unordered_map<FlowKey, std::unique_ptr<TcpConnection>, FlowKeyHash> conns;
@@ -369,6 +371,7 @@ struct Host::Impl final : ConnectionContext {
     ++stats.frames_in;
     auto decoded = decode_frame(frame);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
+      if (err->reason == "fragment.ipv4") return on_fragment(frame, now);
       drop(err->reason);
       return;
     }
@@ -379,6 +382,15 @@ struct Host::Impl final : ConnectionContext {
     }
     if (!f.src_mac.is_multicast()) kernel_mac = f.src_mac;
     std::visit([&](const auto& body) { dispatch(body, now); }, f.body);
+  }
+
+  void on_fragment(std::span<const std::uint8_t> frame, Instant now) {
+    ++stats.fragments;
+    std::optional<std::vector<std::uint8_t>> whole = reassembler.feed(frame);
+    if (!whole) return;
+    ++stats.reassembled;
+    --stats.frames_in;  // on_frame counts the reassembled packet again
+    on_frame(*whole, now);
   }
 
   void dispatch(const DecodedArp& arp, Instant) {

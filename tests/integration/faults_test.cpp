@@ -57,7 +57,7 @@ TEST_P(Family, SilentPeerMakesTheKernelRetransmitWithBackoffAndTimeOut) {
 // Zero window, probes ACKed: probes back off, the socket stays established with persist pending.
 TEST_P(Family, ZeroWindowProbesBackOffAndTheConnectionStaysEstablished) {
   TAPFAULT_REQUIRE_NETNS();
-  std::string name = std::string("zero-window-") + GetParam();
+  std::string name = std::string("zero-window-forever-") + GetParam();
   auto run = run_scenario_file(name);
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto k = kernel_addr(name);
@@ -149,7 +149,7 @@ INSTANTIATE_TEST_SUITE_P(Ipv4AndIpv6, SynUnreachable,
 // Seed report 000: the route to the peer is deleted under an established IPv6 socket.
 TEST(RouteDelete, Ipv6SocketStaysEstablishedWithPersistMss36Pmtu68) {
   TAPFAULT_REQUIRE_NETNS();
-  auto run = run_scenario_file("route-del-ipv6");
+  auto run = run_scenario_file("missing-route-ipv6");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   EXPECT_EQ(run.report["client"]["connect_again_error"], "ENETUNREACH");
   const auto& sock = run.report["socket"];

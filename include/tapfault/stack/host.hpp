@@ -95,6 +95,8 @@ struct HostStats {
   std::uint64_t echo_replies = 0;
   std::uint64_t resets_sent = 0;
   std::uint64_t connections_accepted = 0;
+  std::uint64_t fragments = 0;    // IPv4 fragments received
+  std::uint64_t reassembled = 0;  // packets rebuilt from them
 };
 
 class Host {
