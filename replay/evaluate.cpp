@@ -146,6 +146,7 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
   r.checks = c.checks;
   bool ok = std::all_of(c.checks.begin(), c.checks.end(), [](const Check& k) { return k.ok; });
   r.exit_code = ok ? kExitPass : kExitExpectationFailed;
+  if (f.interrupted_by) r.exit_code = 128 + f.interrupted_by;  // 130 for SIGINT, 143 for SIGTERM
 
   nlohmann::json checks = nlohmann::json::array();
   for (const Check& k : c.checks)
@@ -165,7 +166,8 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
   j["tapfault"] = "0.1.0";
   j["scenario"] = {{"name", s.name}, {"file", s.file.string()}, {"description", s.description},
                    {"tags", s.tags}, {"seed", s.seed}};
-  j["verdict"] = ok ? "pass" : "fail";
+  j["verdict"] = f.interrupted_by ? "interrupted" : ok ? "pass" : "fail";
+  j["interrupted"] = f.interrupted_by != 0;
   j["exit_code"] = r.exit_code;
   j["clocks"] = {{"origin", "run start; every t in this report and in timeline.jsonl counts from it (steady clock)"},
                  {"origin_realtime_ns", f.origin_realtime_ns},
@@ -198,7 +200,8 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
 
 std::string format_summary(const Scenario& s, const RunResult& r) {
   std::ostringstream o;
-  o << s.name << ": " << (r.exit_code == kExitPass ? "PASS" : "FAIL") << "\n";
+  const char* verdict = r.exit_code == kExitPass ? "PASS" : r.exit_code > 128 ? "INTERRUPTED" : "FAIL";
+  o << s.name << ": " << verdict << "\n";
   for (const Check& k : r.checks) {
     o << "  " << (k.ok ? "ok  " : "FAIL") << " " << s.file.string() << ":" << k.line << ": " << k.field;
     if (k.ok) o << " = " << k.actual << "\n";

@@ -28,6 +28,8 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 namespace asio = boost::asio;
 
+constexpr std::chrono::milliseconds kFlushInterval{100};
+
 SteadyClock::duration steady(Duration d) { return std::chrono::duration_cast<SteadyClock::duration>(d); }
 
 std::string realtime_now_ns() {
@@ -50,6 +52,8 @@ class Run {
   void schedule_sampling();
   void sample(const char* why);
   void watch_end();
+  void watch_signals();
+  void schedule_flush();
   void on_recorded(const tap::RecordedFrame& f);
   Duration since_origin() const { return SteadyClock::now() - origin_; }
   void finish();
@@ -69,6 +73,8 @@ class Run {
   std::vector<std::unique_ptr<asio::steady_timer>> action_timers_;
   std::unique_ptr<asio::steady_timer> sample_timer_;
   std::unique_ptr<asio::steady_timer> end_timer_;
+  std::unique_ptr<asio::steady_timer> flush_timer_;
+  std::unique_ptr<asio::signal_set> signals_;
   SteadyClock::time_point origin_;
   SteadyClock::time_point last_frame_;
   std::string origin_realtime_ns_;
@@ -139,7 +145,39 @@ void Run::start() {
   }
   schedule_kernel_actions();
   schedule_sampling();
+  schedule_flush();
+  watch_signals();
   watch_end();
+}
+
+// SIGINT / SIGTERM: stop the client and the peer, then finish as usual, so that the
+// pcap, timeline and report are complete; the report says the run was interrupted.
+void Run::watch_signals() {
+  signals_ = std::make_unique<asio::signal_set>(io_, SIGINT, SIGTERM);
+  signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    facts_.interrupted_by = signo;
+    facts_.ended_by = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    io_.stop();
+  });
+}
+
+// The capture and timeline reach the disk at least every 100 ms, so that even after a
+// SIGKILL the pcap is readable up to the frames of the last flush.
+void Run::schedule_flush() {
+  flush_timer_ = std::make_unique<asio::steady_timer>(io_);
+  struct Tick {
+    Run* run;
+    void operator()(const boost::system::error_code& ec) const {
+      if (ec) return;
+      if (run->recorder_) run->recorder_->flush();
+      run->timeline_.flush();
+      run->flush_timer_->expires_after(kFlushInterval);
+      run->flush_timer_->async_wait(*this);
+    }
+  };
+  flush_timer_->expires_after(kFlushInterval);
+  flush_timer_->async_wait(Tick{this});
 }
 
 void Run::schedule_kernel_actions() {
@@ -241,6 +279,7 @@ void Run::watch_end() {
       bool settled = now - run->last_frame_ >= steady(run->s_.settle);
       if (now - run->origin_ >= steady(run->s_.duration) || (client_done && settled)) {
         run->facts_.ended_by = client_done && settled ? "settled" : "duration";
+        run->facts_.duration_reached = !(client_done && settled);
         run->io_.stop();
         return;
       }
@@ -302,6 +341,7 @@ RunResult Run::execute() {
   start();
   io_.run();
   finish();
+  if (signals_) signals_->cancel();
   RunResult r = evaluate(s_, facts_);
   r.capture = o_.out_dir / "capture.pcap";
   r.timeline = o_.out_dir / "timeline.jsonl";

@@ -78,6 +78,8 @@ struct RunFacts {
   std::vector<stack::ConnectionSummary> connections;
   std::string origin_realtime_ns;
   std::string ended_by = "duration";
+  bool duration_reached = false;
+  int interrupted_by = 0;  // SIGINT or SIGTERM when the run was interrupted
   Duration duration{};
 };
 
