@@ -20,7 +20,7 @@ constexpr const char* kExitCodes =
     "  3  environment: a missing capability (namespaces, /dev/net/tun) or a setup failure\n";
 
 int run_command(const std::string& scenario_path, const std::string& out_dir,
-                const std::vector<std::string>& command, int sample_ms, bool quiet) {
+                const std::vector<std::string>& command, int sample_ms, bool quiet, bool json) {
   Scenario s = parse_scenario_file(scenario_path);  // before any namespace exists
   if (!s.client && command.empty()) {
     std::cerr << scenario_path << ": the scenario has no `client:` section; give a command after `--`\n";
@@ -30,9 +30,10 @@ int run_command(const std::string& scenario_path, const std::string& out_dir,
   o.out_dir = out_dir.empty() ? std::filesystem::path("out") / s.name : std::filesystem::path(out_dir);
   o.command = command;
   o.sample_interval = std::chrono::milliseconds(sample_ms);
-  o.quiet = quiet;
+  o.quiet = quiet || json;
   RunResult r = run_scenario(s, o);
-  if (!quiet || r.exit_code != kExitPass) std::cout << format_summary(s, r);
+  if (json) std::cout << r.report.dump(2) << "\n";
+  else if (!quiet || r.exit_code != kExitPass) std::cout << format_summary(s, r);
   return r.exit_code;
 }
 
@@ -53,12 +54,13 @@ int main(int argc, char** argv) {
   std::string scenario, out;
   std::vector<std::string> command;
   int sample_ms = 50;
-  bool quiet = false;
+  bool quiet = false, json = false;
   CLI::App* run = app.add_subcommand("run", "Run a scenario: writes DIR/capture.pcap, DIR/timeline.jsonl, DIR/report.json");
   run->add_option("scenario", scenario, "Scenario file (YAML); see docs/scenarios.md")->required()->check(CLI::ExistingFile);
   run->add_option("--out,-o", out, "Output folder (default: out/<scenario name>)");
   run->add_option("--sample-interval", sample_ms, "Socket sampling interval in ms (default 50)")->check(CLI::Range(1, 60000));
   run->add_flag("--quiet,-q", quiet, "Print nothing when every expectation holds");
+  run->add_flag("--json", json, "Print report.json on stdout instead of the summary");
   run->add_option("command", command, "An external client to run instead of the built-in one (after --)");
   run->footer(kExitCodes);
 
@@ -69,7 +71,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitBadInput;
   }
   try {
-    if (*run) return run_command(scenario, out, command, sample_ms, quiet);
+    if (*run) return run_command(scenario, out, command, sample_ms, quiet, json);
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n";
     return kExitBadInput;

@@ -53,6 +53,8 @@ class Run {
   void sample(const char* why);
   void watch_end();
   void watch_signals();
+  void schedule_progress();
+  std::string progress_line() const;
   void schedule_flush();
   void on_recorded(const tap::RecordedFrame& f);
   Duration since_origin() const { return SteadyClock::now() - origin_; }
@@ -75,6 +77,8 @@ class Run {
   std::unique_ptr<asio::steady_timer> end_timer_;
   std::unique_ptr<asio::steady_timer> flush_timer_;
   std::unique_ptr<asio::signal_set> signals_;
+  std::unique_ptr<asio::steady_timer> progress_timer_;
+  bool progress_shown_ = false;
   SteadyClock::time_point origin_;
   SteadyClock::time_point last_frame_;
   std::string origin_realtime_ns_;
@@ -146,8 +150,50 @@ void Run::start() {
   schedule_kernel_actions();
   schedule_sampling();
   schedule_flush();
+  schedule_progress();
   watch_signals();
   watch_end();
+}
+
+// A live status line on a terminal for runs longer than two seconds (stderr, so that
+// stdout stays clean for --json); none with --quiet or when stderr is not a terminal.
+void Run::schedule_progress() {
+  if (o_.quiet || !isatty(STDERR_FILENO)) return;
+  progress_timer_ = std::make_unique<asio::steady_timer>(io_);
+  struct Tick {
+    Run* run;
+    void operator()(const boost::system::error_code& ec) const {
+      if (ec) return;
+      if (SteadyClock::now() - run->origin_ >= std::chrono::seconds(2)) {
+        std::string line = run->progress_line();
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        std::fflush(stderr);
+        run->progress_shown_ = true;
+      }
+      run->progress_timer_->expires_after(std::chrono::milliseconds(250));
+      run->progress_timer_->async_wait(*this);
+    }
+  };
+  progress_timer_->expires_after(std::chrono::milliseconds(250));
+  progress_timer_->async_wait(Tick{this});
+}
+
+std::string Run::progress_line() const {
+  char buf[256];
+  double t = std::chrono::duration<double>(since_origin()).count();
+  double limit = std::chrono::duration<double>(s_.duration).count();
+  int n = std::snprintf(buf, sizeof buf, "%s: %.1f s of %.0f s, %llu frames", s_.name.c_str(), t, limit,
+                        static_cast<unsigned long long>(facts_.frames));
+  std::string line(buf, static_cast<std::size_t>(std::max(n, 0)));
+  if (last_client_sample_) {
+    const SocketSample& smp = *last_client_sample_;
+    line += ", socket " + smp.state;
+    if (smp.timer != "off")
+      line += " timer " + smp.timer + " #" + std::to_string(smp.timer_retrans) + " in " +
+              std::to_string(smp.timer_expires_ms) + " ms";
+  }
+  if (!facts_.client_events.empty()) line += ", last: " + facts_.client_events.back().action;
+  return line;
 }
 
 // SIGINT / SIGTERM: stop the client and the peer, then finish as usual, so that the
@@ -314,6 +360,7 @@ std::optional<SocketSample> Run::final_socket() {
 }
 
 void Run::finish() {
+  if (progress_shown_) std::fprintf(stderr, "\r\033[K");
   sample("end");
   facts_.final_socket = final_socket();
   if (client_) {
