@@ -319,4 +319,42 @@ model::Expectation expectation_for(const ModelInputs& inputs, const Flow* flow, 
   throw ModelInputError("unknown model");
 }
 
+std::string give_up_summary(const ModelInputs& inputs, const model::Expectation& e) {
+  std::vector<std::string> scratch;
+  Source src(inputs, scratch);
+  auto s3 = [](Nanos d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", std::chrono::duration<double>(d).count());
+    return std::string(buf);
+  };
+  std::string when = "no give-up within the model's limits";
+  if (e.give_up)
+    when = "gives up " + (e.give_up->nominal ? s3(*e.give_up->nominal) + " s after t = 0 nominal, " : std::string()) +
+           "[" + s3(e.give_up->earliest) + ", " + s3(e.give_up->latest) + "] s with the timer wheel, " +
+           e.give_up->error + (e.give_up->rst ? " and an RST" : ", no RST");
+  const auto user_timeout = src.sockopt("TCP_USER_TIMEOUT", 0, INT32_MAX).value_or(0);
+  const auto rto_max = model::msecs_to_jiffies(
+      milliseconds(src.sockopt("TCP_RTO_MAX_MS", 1000, 120000)
+                       .value_or(src.sysctl("net.ipv4.tcp_rto_max_ms", 1000, 120000).value_or(120000))),
+      inputs.hz);
+  if (inputs.kind == ModelKind::kRto && user_timeout == 0) {
+    const int retries2 = static_cast<int>(src.sysctl("net.ipv4.tcp_retries2", 0, 255).value_or(15));
+    auto budget = model::tcp_model_timeout_ms(retries2, model::tcp_rto_min_constant(inputs.hz), rto_max, inputs.hz);
+    return "give-up: tcp_model_timeout(tcp_retries2 = " + std::to_string(retries2) + ") = " + s3(budget) +
+           " s of retransmitting, counted from RTO#1 (retrans_stamp); the kernel " + when;
+  }
+  if (inputs.kind == ModelKind::kSyn && user_timeout == 0) {
+    const int retries = static_cast<int>(
+        src.sockopt("TCP_SYNCNT", 1, 127).value_or(src.sysctl("net.ipv4.tcp_syn_retries", 1, 127).value_or(6)));
+    const int linear = static_cast<int>(src.sysctl("net.ipv4.tcp_syn_linear_timeouts", 0, 255).value_or(4));
+    auto budget = model::tcp_model_timeout_ms(retries, model::tcp_timeout_init(inputs.hz), rto_max, inputs.hz);
+    return "give-up: after " + std::to_string(retries + linear) + " SYN retransmissions (tcp_syn_retries " +
+           std::to_string(retries) + " + tcp_syn_linear_timeouts " + std::to_string(linear) +
+           ") or tcp_model_timeout() = " + s3(budget) + " s from the SYN, whichever comes first; connect() " + when;
+  }
+  if (user_timeout != 0)
+    return "give-up: TCP_USER_TIMEOUT " + std::to_string(user_timeout) + " ms replaces the retry limits; the kernel " + when;
+  return "give-up: the kernel " + when;
+}
+
 }  // namespace tapfault::replay

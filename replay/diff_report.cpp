@@ -94,7 +94,7 @@ nlohmann::json DiffResult::to_json() const {
 
 std::string DiffResult::to_table() const {
   std::string out = "diff: " + capture + ", model " + to_string(model) + ", connection " + std::to_string(flow_index) +
-                    ": " + flow + " (the kernel's side " + kernel_side + ")\n";
+                    ": " + flow + " (kernel side: " + kernel_side + ")\n";
   if (origin) {
     out += "t = 0: frame " + std::to_string(origin->frame) + ", " + origin->what + ", capture time " +
            capture_time(origin->at) + "\n";

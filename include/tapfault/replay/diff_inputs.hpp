@@ -70,4 +70,10 @@ std::string canonical_sysctl(std::string_view name);
 // Throws ModelInputError.
 model::Expectation expectation_for(const ModelInputs& inputs, const Flow* flow, std::vector<std::string>* notes);
 
+// How and when the model gives up, in one line, with the figures one compares with the
+// kernel's documentation. For rto: the tcp_model_timeout() budget (924.6 s with the
+// defaults), counted from the first RTO retransmission, next to the give-up time after
+// the original send (928.896 s nominal; 937.7-939.7 s with the timer wheel).
+std::string give_up_summary(const ModelInputs& inputs, const model::Expectation& expectation);
+
 }  // namespace tapfault::replay
