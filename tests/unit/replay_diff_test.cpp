@@ -3,10 +3,13 @@
 // must be reported with the exact message format and frame number.
 #include "tapfault/replay/diff.hpp"
 
+#include <cerrno>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "replay_test_files.hpp"
+#include "tapfault/replay/diff_run.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {
@@ -335,6 +338,29 @@ TEST(Diff, IcmpErrorsSeenInTheCaptureFeedTheModel) {
   DiffResult r = diff_of(c, o);
   EXPECT_TRUE(r.ok) << r.to_table();
   EXPECT_EQ(r.observed_events, 7);
+}
+
+TEST(DiffRun, WhatTheRunnerPassesChecksTheRunsCapture) {
+  Conversation c = retries2_five({0.208, 0.416, 0.844, 1.876, 3.340, 6.828});
+  auto path = testing::scratch_dir() / "capture.pcap";
+  testing::write_pcap(path, c.frames);
+  ModelRunInputs in;
+  in.model = to_model_kind(ModelExpectation::Kind::kRto);
+  in.sysctls = {{"net.ipv4.tcp_retries2", "5"}, {"net.ipv4.tcp_rmem", "4096 131072 6291456"}};
+  in.rto = 204000us;
+  in.final_errno = ETIMEDOUT;
+  in.final_error_time = c.at(kSend + 13.484);
+  in.client_port = 40000;
+  DiffResult r = diff_run(path, in);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.656, 1.688] s but seen at 1.876 s");
+  EXPECT_EQ(r.give_up.observed_error, "ETIMEDOUT");
+  EXPECT_EQ(r.give_up.verdict, Verdict::kOk);
+
+  in.client_port = 41000;
+  EXPECT_THROW(diff_run(path, in), CaptureError);
+  EXPECT_EQ(errno_name(0), "none");
+  EXPECT_EQ(errno_name(EHOSTUNREACH), "EHOSTUNREACH");
 }
 
 }  // namespace
