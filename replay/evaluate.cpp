@@ -76,9 +76,16 @@ void check(const Scenario& s, const RunFacts& f, Checker& c) {
     c.add("expect.rst_from_kernel", e.rst_from_kernel->value ? "true" : "false",
           f.kernel_rsts.empty() ? "false" : "true", e.rst_from_kernel->line);
   check_socket(e, f, c);
-  if (e.model)
-    c.add_bool("expect.model", false, std::string("model ") + to_string(e.model->kind),
-               "the model diff is not part of this build yet", e.model->line);
+  if (e.model) {
+    std::string expected = std::string("every ") + to_string(e.model->kind) + " event inside its model window";
+    if (f.model_diff)
+      c.add_bool("expect.model", f.model_diff->ok, expected,
+                 f.model_diff->ok ? "all " + std::to_string(f.model_diff->rows.size()) + " events inside"
+                                  : f.model_diff->first_mismatch,
+                 e.model->line);
+    else
+      c.add_bool("expect.model", false, expected, "the model check did not run: " + f.model_error, e.model->line);
+  }
 }
 
 nlohmann::json stats_json(const stack::HostStats& st) {
@@ -192,6 +199,10 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
     j["socket"] = to_json(*f.final_socket);
     j["socket"]["ss"] = ss_line(*f.final_socket);
   }
+  if (f.model_diff) {
+    j["model"] = f.model_diff->to_json();
+    r.model_table = f.model_diff->to_table();
+  }
   j["capture"] = {{"file", "capture.pcap"}, {"frames", f.frames}, {"kernel_rst_frames", f.kernel_rsts}};
   j["sysctls"] = f.sysctls;
   j["notes"] = f.notes;
@@ -208,6 +219,7 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
     else o << ": expected " << k.expected << " but saw " << k.actual << "\n";
   }
   if (r.report.contains("socket")) o << "  socket: " << r.report["socket"]["ss"].get<std::string>() << "\n";
+  if (r.model_table) o << *r.model_table;
   o << "  capture: " << r.capture.string() << "\n  timeline: " << r.timeline.string() << "\n";
   return o.str();
 }

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cli_analysis.hpp"
 #include "tapfault/replay/run.hpp"
 #include "tapfault/replay/scenario.hpp"
 #include "tapfault/tap/errors.hpp"
@@ -64,12 +65,16 @@ int main(int argc, char** argv) {
   run->add_option("command", command, "An external client to run instead of the built-in one (after --)");
   run->footer(kExitCodes);
 
+  int analysis_exit = -1;
+  add_analysis_commands(app, analysis_exit);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : kExitBadInput;
   }
+  if (analysis_exit >= 0) return analysis_exit;
   try {
     if (*run) return run_command(scenario, out, command, sample_ms, quiet, json);
   } catch (const ScenarioError& e) {

@@ -14,6 +14,7 @@
 #include "run_setup.hpp"
 #include "runner_parts.hpp"
 #include "tapfault/replay/client.hpp"
+#include "tapfault/replay/diff_run.hpp"
 #include "tapfault/replay/run.hpp"
 #include "tapfault/replay/sampler.hpp"
 #include "tapfault/stack/codec.hpp"
@@ -60,6 +61,7 @@ class Run {
   Duration since_origin() const { return SteadyClock::now() - origin_; }
   void finish();
   std::optional<SocketSample> final_socket();
+  void check_model();
 
   const Scenario& s_;
   const RunOptions& o_;
@@ -305,7 +307,14 @@ void Run::sample(const char* why) {
     facts_.peer_events.push_back(std::move(e));
   }
   for (const SocketSample& smp : sampler_->sample()) {
-    if (client_ && smp.local_port == s_.client->local_port) last_client_sample_ = smp;
+    if (client_ && smp.local_port == s_.client->local_port) {
+      last_client_sample_ = smp;
+      // The RTO and RTT the kernel had when the first loss happened: the model's inputs.
+      const TcpInfo& i = smp.info;
+      if (smp.has_info && i.tcpi_rtt > 0 && i.tcpi_total_retrans == 0 && i.tcpi_backoff == 0 &&
+          i.tcpi_probes == 0 && smp.timer != "persist")
+        facts_.before_loss = smp;
+    }
     nlohmann::json j = to_json(smp);
     j["why"] = why;
     timeline_.write(t, "socket", j);
@@ -383,11 +392,48 @@ void Run::finish() {
   facts_.duration = since_origin();
 }
 
+// expect.model: the run's capture against the kernel's timer model, with the parameters
+// read back from this namespace, the client's socket options and its TCP_INFO before loss.
+void Run::check_model() {
+  const ModelExpectation& m = *s_.expect.model;
+  ModelRunInputs in;
+  in.model = to_model_kind(m.kind);
+  for (const std::string& name : known_sysctls()) {
+    try {
+      in.sysctls[name] = tap::read_sysctl(name);
+    } catch (const std::exception&) {
+      // not on this kernel: the model uses its default
+    }
+  }
+  if (s_.client)
+    for (const SocketOption& o : s_.client->socket_options)
+      if (const int* v = std::get_if<int>(&o.value)) in.socket_options[o.name] = *v;
+  if (facts_.before_loss) {
+    const TcpInfo& i = facts_.before_loss->info;
+    in.rto = std::chrono::microseconds(i.tcpi_rto);
+    in.rtt = std::chrono::microseconds(i.tcpi_rtt);
+    in.rttvar = std::chrono::microseconds(i.tcpi_rttvar);
+  }
+  in.final_errno = facts_.outcome.final_error;
+  if (facts_.outcome.final_error_at)
+    in.final_error_time = std::chrono::nanoseconds(std::stoll(origin_realtime_ns_)) + *facts_.outcome.final_error_at;
+  in.kernel_rst = !facts_.kernel_rsts.empty();
+  if (s_.client) in.client_port = s_.client->local_port;
+  in.tolerance = m.tolerance;
+  if (m.events) in.expected_events = static_cast<int>(*m.events);
+  try {
+    facts_.model_diff = diff_run(o_.out_dir / "capture.pcap", in);
+  } catch (const std::exception& e) {
+    facts_.model_error = e.what();
+  }
+}
+
 RunResult Run::execute() {
   setup();
   start();
   io_.run();
   finish();
+  if (s_.expect.model && !facts_.interrupted_by) check_model();
   if (signals_) signals_->cancel();
   RunResult r = evaluate(s_, facts_);
   r.capture = o_.out_dir / "capture.pcap";

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tapfault/replay/client.hpp"
+#include "tapfault/replay/diff.hpp"
 #include "tapfault/replay/run.hpp"
 #include "tapfault/replay/sampler.hpp"
 #include "tapfault/stack/host.hpp"
@@ -80,6 +81,9 @@ struct RunFacts {
   std::string ended_by = "duration";
   bool duration_reached = false;
   int interrupted_by = 0;  // SIGINT or SIGTERM when the run was interrupted
+  std::optional<SocketSample> before_loss;  // the client socket's last sample with no loss yet
+  std::optional<DiffResult> model_diff;     // expect.model: the capture against the model
+  std::string model_error;                  // why the model check could not run
   Duration duration{};
 };
 

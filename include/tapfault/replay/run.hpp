@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,7 @@ struct RunResult {
   nlohmann::json report;
   std::filesystem::path capture;
   std::filesystem::path timeline;
+  std::optional<std::string> model_table;  // expect.model: the event table, for stdout
 };
 
 // Enters a private network namespace: call once per process, before any thread starts.
