@@ -13,6 +13,8 @@ pkgs=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(tshark tcpdump socat curl)
+  # tapfault plot's tests: the SVG rendered in headless Chromium, and checked by xmllint.
+  pkgs+=(chromium libxml2-utils)
 fi
 
 missing=()
