@@ -111,7 +111,7 @@ void add_suite_command(CLI::App& app, std::function<int()>& action) {
       ->type_name("I/N")
       ->check(CLI::Validator(
           [](std::string& s) { return parse_shard(s) ? std::string() : "expected I/N with 1 <= I <= N, got " + s; },
-          "I/N"));
+          ""));
   cmd->add_option("--filter", a->filters,
                   "Keep scenarios whose name contains TEXT, or with `tag:T` those tagged T (repeatable: any match)")
       ->type_name("TEXT")
