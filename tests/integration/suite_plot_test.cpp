@@ -1,0 +1,93 @@
+// tapfault suite and plot on real runs: run_suite() starts the real `tapfault run` for each
+// scenario (two at a time, each in its own namespace) and reads their reports back; plot_run()
+// draws a real run folder.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "support/tapfault_cli.hpp"
+#include "support/xml_check.hpp"
+#include "tapfault/replay/plot.hpp"
+#include "tapfault/replay/suite.hpp"
+
+namespace tapfault::testing {
+namespace {
+
+using namespace tapfault::replay;
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// echo-ipv4 as it is, and a copy whose expectation cannot hold (the peer echoes 6 bytes).
+fs::path suite_dir(const fs::path& root) {
+  fs::create_directories(root / "more");
+  std::string echo = read_text(scenario_path("echo-ipv4.yaml"));
+  std::ofstream(root / "echo.yaml") << echo;
+  std::string wrong = "name: echo-wrong\nduration: 10s\nnetwork:\n  family: ipv4\npeer:\n  port: 8080\n"
+                      "client:\n  actions:\n    - connect\n    - send: \"hello\\n\"\n    - recv: 6\n    - close\n"
+                      "expect:\n  client_received: 7\n";
+  std::ofstream(root / "more" / "wrong.yaml") << wrong;
+  return root;
+}
+
+TEST(SuiteOnTheRealKernel, PassAndFailRowsFromRealRunsInParallel) {
+  TAPFAULT_REQUIRE_NETNS();
+  fs::path root = fresh_out_dir("suite");
+  auto selected = select_scenarios(discover_scenarios(suite_dir(root / "scenarios")), {});
+  ASSERT_EQ(selected.scenarios.size(), 2u);
+  SuiteOptions o;
+  o.out_dir = root / "out";
+  o.jobs = 2;
+  o.tapfault_binary = TAPFAULT_BINARY;
+  std::ostringstream progress;
+  auto results = run_suite(selected.scenarios, o, progress);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].scenario.name, "echo");
+  EXPECT_EQ(results[0].verdict, SuiteVerdict::kPass) << results[0].message << "\n" << results[0].output;
+  EXPECT_TRUE(fs::exists(o.out_dir / "echo" / "capture.pcap"));
+  EXPECT_EQ(results[1].scenario.name, "more/wrong");
+  EXPECT_EQ(results[1].verdict, SuiteVerdict::kFail) << results[1].output;
+  EXPECT_NE(results[1].message.find("wrong.yaml:14: expect.client_received: expected 7 but saw 6"), std::string::npos)
+      << results[1].message;
+  EXPECT_TRUE(fs::exists(o.out_dir / "more" / "wrong" / "report.json"));
+  EXPECT_EQ(suite_exit_code(results), 1);
+  fs::remove_all(root);
+}
+
+TEST(PlotOnTheRealKernel, SilentPeerRunBecomesAnSvgWithRetransmissionsAndTheFault) {
+  TAPFAULT_REQUIRE_NETNS();
+  fs::path out = fresh_out_dir("plot-silent");
+  auto cli = run_tapfault("run " + scenario_path("silent-peer-ipv4.yaml").string() + " --out " + out.string() + " -q");
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  PlotData d = load_plot_data(out);
+  EXPECT_TRUE(d.notes.empty()) << d.notes.front();
+  EXPECT_EQ(d.scenario, "silent-peer-ipv4");
+  EXPECT_EQ(d.verdict, "pass");
+  int syn = 0, retransmissions = 0;
+  for (const PlotMark& m : d.marks) {
+    syn += m.kind == MarkKind::kSyn;
+    retransmissions += m.kind == MarkKind::kRetransmission;
+    EXPECT_GE(m.t, -0.1) << m.detail << ": the pcap's times are on the run's clock";
+  }
+  EXPECT_EQ(syn, 1);
+  EXPECT_GE(retransmissions, 3);
+  ASSERT_EQ(d.lines.size(), 1u);
+  EXPECT_EQ(d.lines[0].label, "vanish (silent)");
+  ASSERT_FALSE(d.socket.empty());
+  EXPECT_GT(d.socket.back().backoff, 0) << "the RTO backed off";
+
+  std::ostringstream err;
+  ASSERT_EQ(plot_run(out, err), 0) << err.str();
+  XmlDocument doc = parse_xml(read_text(out / "timeline.svg"));
+  EXPECT_TRUE(doc.ok()) << doc.error;
+  fs::remove_all(out);
+}
+
+}  // namespace
+}  // namespace tapfault::testing
