@@ -5,6 +5,8 @@
 #include <iostream>
 
 #include "cli_analysis.hpp"
+#include "plot.hpp"
+#include "suite.hpp"
 #include "tapfault/replay/run.hpp"
 #include "tapfault/replay/scenario.hpp"
 #include "tapfault/tap/errors.hpp"
@@ -67,6 +69,9 @@ int main(int argc, char** argv) {
 
   int analysis_exit = -1;
   add_analysis_commands(app, analysis_exit);
+  std::function<int()> suite_action, plot_action;
+  add_suite_command(app, suite_action);
+  add_plot_command(app, plot_action);
 
   try {
     app.parse(argc, argv);
@@ -75,6 +80,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitBadInput;
   }
   if (analysis_exit >= 0) return analysis_exit;
+  if (suite_action) return suite_action();
+  if (plot_action) return plot_action();
   try {
     if (*run) return run_command(scenario, out, command, sample_ms, quiet, json);
   } catch (const ScenarioError& e) {

@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "run_setup.hpp"
 #include "runner_parts.hpp"
 #include "tapfault/replay/client.hpp"
 #include "tapfault/replay/diff_run.hpp"
+#include "tapfault/replay/plot.hpp"
 #include "tapfault/replay/run.hpp"
 #include "tapfault/replay/sampler.hpp"
 #include "tapfault/stack/codec.hpp"
@@ -439,6 +441,9 @@ RunResult Run::execute() {
   r.capture = o_.out_dir / "capture.pcap";
   r.timeline = o_.out_dir / "timeline.jsonl";
   std::ofstream(o_.out_dir / "report.json") << r.report.dump(2) << "\n";
+  // A picture of every run (timeline.svg); a plot that fails is noted, never fatal.
+  std::ostringstream plot_err;
+  if (plot_run(o_.out_dir, plot_err) != 0) r.report["notes"].push_back("plot: " + plot_err.str());
   return r;
 }
 
