@@ -279,11 +279,12 @@ void SuiteRunner::reap(const Child& c, int status) {
       return;
     }
     default: {
+      // 2 and 3 end with the one line main() printed; any other code is unexpected and says so.
       std::string m = last_line(err);
       if (m.empty()) m = last_line(out);
-      finish(c.index, SuiteVerdict::kError,
-             m.empty() ? "exit code " + std::to_string(r.exit_code)
-                       : (r.exit_code == 2 || r.exit_code == 3 ? m : "exit code " + std::to_string(r.exit_code) + ": " + m));
+      bool documented = r.exit_code == 2 || r.exit_code == 3;
+      if (!documented || m.empty()) m = "exit code " + std::to_string(r.exit_code) + (m.empty() ? "" : ": " + m);
+      finish(c.index, SuiteVerdict::kError, m);
       return;
     }
   }

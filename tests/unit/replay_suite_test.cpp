@@ -170,10 +170,11 @@ TEST(SuiteRun, ExitCodesBecomeVerdictsWithTheFirstMismatch) {
   o.jobs = 3;
   SuiteScenario bad = scenario("bad");
   bad.parse_error = "s/bad.yaml:3:11: network.family: expected ipv4 or ipv6, got ipv5";
-  std::vector<SuiteScenario> list = {scenario("pass"), scenario("fail"), bad, scenario("env"), scenario("crash")};
+  std::vector<SuiteScenario> list = {scenario("pass"), scenario("fail"), bad, scenario("env"), scenario("crash"),
+                                     scenario("odd")};
   std::ostringstream progress;
   auto results = run_suite(list, o, progress);
-  ASSERT_EQ(results.size(), 5u);
+  ASSERT_EQ(results.size(), 6u);
   EXPECT_EQ(results[0].verdict, SuiteVerdict::kPass);
   EXPECT_EQ(results[0].exit_code, 0);
   EXPECT_EQ(results[0].output, "ok\n");
@@ -187,6 +188,8 @@ TEST(SuiteRun, ExitCodesBecomeVerdictsWithTheFirstMismatch) {
   EXPECT_EQ(results[3].message, "tapfault: /dev/net/tun: No such device");
   EXPECT_EQ(results[4].verdict, SuiteVerdict::kError);
   EXPECT_NE(results[4].message.find("signal 11"), std::string::npos) << results[4].message;
+  EXPECT_EQ(results[5].verdict, SuiteVerdict::kError);
+  EXPECT_EQ(results[5].message, "exit code 9") << "not a documented exit code";
   EXPECT_TRUE(progress.str().empty()) << "no progress line unless asked for";
   EXPECT_EQ(suite_exit_code(results), 1);
   EXPECT_EQ(suite_exit_code({results[0]}), 0);
