@@ -7,10 +7,14 @@
 #include <iostream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "tapfault/replay/run.hpp"
 
 namespace tapfault::replay {
 
+// Never throws: the runner calls it after every run, and a picture that cannot be drawn
+// must not cost the run its report.
 int plot_run(const std::filesystem::path& run_dir, std::ostream& err) {
   std::string svg;
   try {
@@ -18,6 +22,12 @@ int plot_run(const std::filesystem::path& run_dir, std::ostream& err) {
   } catch (const PlotError& e) {
     err << "tapfault plot: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const nlohmann::json::exception& e) {  // a field of report.json or the timeline of another type
+    err << "tapfault plot: " << run_dir.string() << ": unexpected JSON: " << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    err << "tapfault plot: " << run_dir.string() << ": " << e.what() << "\n";
+    return kExitEnvironment;
   }
   std::filesystem::path out = run_dir / "timeline.svg";
   std::ofstream f(out, std::ios::binary | std::ios::trunc);

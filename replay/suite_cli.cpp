@@ -39,13 +39,31 @@ std::string plural(std::size_t n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
 }
 
+int suite_command(const SuiteArgs& a);
+
+// The command's errors become exit codes here, whatever main() does with exceptions.
+int suite_command_guarded(const SuiteArgs& a) {
+  try {
+    return suite_command(a);
+  } catch (const std::exception& e) {
+    std::cerr << "tapfault suite: " << e.what() << "\n";
+    return kExitEnvironment;
+  }
+}
+
 int suite_command(const SuiteArgs& a) {
   SuiteSelection sel;
   sel.filters = a.filters;
   sel.realtime = a.realtime;
   if (!a.shard.empty()) sel.shard = parse_shard(a.shard);  // validated by the option's check
 
-  std::vector<SuiteScenario> all = discover_scenarios(a.dir);
+  std::vector<SuiteScenario> all;
+  try {
+    all = discover_scenarios(a.dir);
+  } catch (const std::exception& e) {
+    std::cerr << "tapfault suite: " << e.what() << "\n";
+    return kExitBadInput;
+  }
   if (all.empty()) {
     std::cerr << "tapfault suite: no *.yaml scenario under " << a.dir << "\n";
     return kExitBadInput;
@@ -123,7 +141,7 @@ void add_suite_command(CLI::App& app, std::function<int()>& action) {
       "Exit codes: 0 every scenario passed; 1 a scenario failed or errored (its row says why);\n"
       "2 bad input (no scenario found, a filter that selects nothing); 3 environment (cannot write --junit).\n"
       "A scenario that does not parse is an ERROR row; the others still run.");
-  cmd->callback([a, &action] { action = [a] { return suite_command(*a); }; });
+  cmd->callback([a, &action] { action = [a] { return suite_command_guarded(*a); }; });
 }
 
 }  // namespace tapfault::replay

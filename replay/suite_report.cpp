@@ -86,7 +86,7 @@ std::string xml_escape(const std::string& text) {
   return out;
 }
 
-std::string first_mismatch(const std::filesystem::path& report_json) {
+std::string first_mismatch(const std::filesystem::path& report_json) try {
   std::ifstream in(report_json);
   if (!in) return {};
   nlohmann::json report = nlohmann::json::parse(in, nullptr, false);
@@ -103,6 +103,8 @@ std::string first_mismatch(const std::filesystem::path& report_json) {
       << " but saw " << text(c.value("actual", nlohmann::json("?")));
     return o.str();
   }
+  return {};
+} catch (const nlohmann::json::exception&) {  // a report of another shape: no message from it
   return {};
 }
 

@@ -162,6 +162,14 @@ TEST(PlotData, FolderWithoutCaptureOrTimelineIsRefused) {
   EXPECT_NE(err.str().find("neither capture.pcap nor timeline.jsonl"), std::string::npos) << err.str();
 }
 
+TEST(PlotData, ReportOfAnotherShapeIsBadInputNotACrash) {
+  fs::path dir = run_dir(scratch_dir());
+  std::ofstream(dir / "report.json") << R"({"verdict": 7, "scenario": {"name": ["x"]}})";
+  std::ostringstream err;
+  EXPECT_EQ(plot_run(dir, err), 2);  // the runner calls plot_run after every run: it must not throw
+  EXPECT_NE(err.str().find("unexpected JSON"), std::string::npos) << err.str();
+}
+
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
   std::ostringstream s;
