@@ -302,8 +302,10 @@ void add_model_bands(const json& report, const std::vector<CaptureFrame>& frames
     b.nominal = e.contains("nominal_s") && e["nominal_s"].is_number() ? base + e["nominal_s"].get<double>()
                                                                       : (b.earliest + b.latest) / 2;
     b.label = std::move(label);
-    std::string verdict = e.value("verdict", std::string("ok"));
-    b.mismatch = verdict != "ok";
+    // The diff's is_mismatch(): "beyond-capture" and "unobserved" could not be checked.
+    std::string verdict = e.contains("verdict") && e["verdict"].is_string() ? e["verdict"].get<std::string>() : "ok";
+    b.mismatch = verdict == "early" || verdict == "late" || verdict == "missing" || verdict == "unexpected" ||
+                 verdict == "wrong-error";
     if (b.mismatch) b.label += " (" + verdict + ")";
     out.bands.push_back(b);
   };
@@ -365,6 +367,12 @@ PlotData load_plot_data(const fs::path& run_dir) {
   for (const PlotMark& m : out.marks) out.end = std::max(out.end, m.t);
   for (const PlotLine& l : out.lines) out.end = std::max(out.end, l.t);
   for (const PlotSocketSample& s : out.socket) out.end = std::max(out.end, s.t);
+  // A model may expect events long after the run ended (a persist timer probes for hours):
+  // those windows would squeeze the run into a sliver of the axis.
+  std::size_t before = out.bands.size();
+  std::erase_if(out.bands, [&](const PlotBand& b) { return b.earliest > out.end; });
+  if (out.bands.size() < before)
+    out.notes.push_back(std::to_string(before - out.bands.size()) + " model windows after the run's end are not drawn");
   for (const PlotBand& b : out.bands) out.end = std::max(out.end, b.latest);
   return out;
 }

@@ -212,7 +212,7 @@ void Svg::line_labels() {
 void Svg::bands_in(double top, double bottom) {
   std::vector<std::pair<double, std::string>> anchors;
   for (const PlotBand& b : d_.bands) {
-    double x0 = x(b.earliest), x1 = std::max(x(b.latest), x0 + 1);
+    double x0 = x(b.earliest), x1 = std::max(x(b.latest), x0 + 2);  // a 4 ms window stays visible
     std::string tip = b.label + ": expected between " + tick_label(b.earliest, 0.001) + " and " +
                       tick_label(b.latest, 0.001) + " s (nominal " + tick_label(b.nominal, 0.001) + " s)";
     const char* colour = b.mismatch ? kBandMismatchColour : kBandColour;

@@ -78,7 +78,9 @@ fs::path run_dir(const fs::path& dir, bool with_model = true) {
          {{{"event", "RTO#1"}, {"kind", "RTO"}, {"number", 1}, {"earliest_s", 0.19}, {"latest_s", 0.21},
            {"nominal_s", 0.2}, {"verdict", "ok"}},
           {{"kind", "probe"}, {"index", 1}, {"earliest_s", 0.6}, {"latest_s", 0.65}, {"verdict", "late"}},
-          {{"event", "RTO#9"}, {"expected", false}, {"earliest_s", nullptr}, {"latest_s", nullptr}}}},
+          {{"event", "RTO#9"}, {"expected", false}, {"earliest_s", nullptr}, {"latest_s", nullptr}},
+          {{"event", "RTO#10"}, {"earliest_s", 0.9}, {"latest_s", 0.95}, {"verdict", "beyond-capture"}},
+          {{"event", "RTO#11"}, {"earliest_s", 3600.0}, {"latest_s", 3700.0}, {"verdict", "beyond-capture"}}}},
         {"give_up", {{"earliest_s", 0.95}, {"latest_s", 1.05}, {"nominal_s", 1.0}, {"verdict", "ok"}}},
     };
   std::ofstream(dir / "report.json") << report.dump(2);
@@ -132,17 +134,20 @@ TEST(PlotData, FaultsKernelActionsSocketAndModelFromTimelineAndReport) {
   EXPECT_DOUBLE_EQ(d.socket[1].backoff, 1);
   EXPECT_DOUBLE_EQ(d.socket[1].cwnd, 1);
   EXPECT_EQ(d.socket_name, "192.0.2.1:40000 -> 192.0.2.2:8080");
-  ASSERT_EQ(d.bands.size(), 3u) << "rows the model does not expect have no window";
+  ASSERT_EQ(d.bands.size(), 4u) << "rows the model does not expect have no window; none after the run";
   EXPECT_EQ(d.bands[0].label, "RTO#1");
   EXPECT_NEAR(d.bands[0].earliest, 0.39, 1e-9) << "moved from the model's origin (frame 6 at 0.2 s)";
   EXPECT_FALSE(d.bands[0].mismatch);
   EXPECT_EQ(d.bands[1].label, "probe 1 (late)");
   EXPECT_TRUE(d.bands[1].mismatch);
   EXPECT_NEAR(d.bands[1].nominal, 0.825, 1e-9);
-  EXPECT_EQ(d.bands[2].label, "give up");
-  EXPECT_DOUBLE_EQ(d.end, 1.5);
-  ASSERT_EQ(d.notes.size(), 1u);
+  EXPECT_EQ(d.bands[2].label, "RTO#10");
+  EXPECT_FALSE(d.bands[2].mismatch) << "beyond the capture: not checked, not a mismatch";
+  EXPECT_EQ(d.bands[3].label, "give up");
+  EXPECT_DOUBLE_EQ(d.end, 1.5) << "the hour-later window does not stretch the axis";
+  ASSERT_EQ(d.notes.size(), 2u);
   EXPECT_EQ(d.notes[0], "1 timeline lines did not parse");
+  EXPECT_EQ(d.notes[1], "1 model windows after the run's end are not drawn");
 }
 
 TEST(PlotData, WithoutReportTimesCountFromTheFirstFrame) {
