@@ -33,6 +33,10 @@ std::pair<bool, std::string> a_is_kernel(const RawFlow& f) {
     if (p->tcp() && is_pure_syn(*p->tcp())) return {src_of(*p) == f.a, "sent the SYN"};
   for (const Packet* p : f.packets)
     if (p->tcp() && p->tcp()->has(flags::kSyn)) return {src_of(*p) != f.a, "answered the SYN-ACK"};
+  // A Linux cooked capture says which packets this host sent.
+  for (const Packet* p : f.packets)
+    if (p->tcp() && p->direction == LinkDirection::kOutgoing)
+      return {src_of(*p) == f.a, "sent by the capturing host (Linux cooked capture, no handshake)"};
   // Retransmissions: a side repeating sequence space it already sent.
   std::map<bool, std::optional<SeqNum>> nxt;
   std::map<bool, int> retx;

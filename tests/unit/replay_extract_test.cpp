@@ -195,6 +195,18 @@ TEST(Extract, KernelSideWithoutHandshakeIsTheSideThatRetransmits) {
   EXPECT_FALSE(flows[0].handshake_seen);
 }
 
+TEST(Extract, KernelSideWithoutHandshakeFromALinuxCookedCapturesDirection) {
+  Conversation c;
+  c.peer_data(0.0, 1, 1000, 1);  // the peer sends more; nobody retransmits
+  c.kernel_ack(0.001, 1, 1001);
+  auto flows = flows_of(c, DLT_LINUX_SLL2);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].kernel.to_string(), "192.0.2.1:40000");
+  EXPECT_EQ(flows[0].kernel_side_reason, "sent by the capturing host (Linux cooked capture, no handshake)");
+  auto ethernet = flows_of(c);
+  EXPECT_EQ(ethernet[0].kernel.to_string(), "192.0.2.2:8080");  // Ethernet cannot tell: more data wins
+}
+
 TEST(Extract, AReusedFourTupleWithANewIsnIsANewFlow) {
   Conversation a(false, 40000, 1000);
   a.handshake(0);

@@ -23,9 +23,10 @@
 // between come from one timer firing and are folded into one event.
 //
 // Kernel side: the side that sent the first SYN; without a handshake in the capture,
-// the side that retransmits, else the one that sends more payload, else the first
-// sender. Sequence and ACK numbers are relative to each side's ISN (its SYN), or to the
-// first sequence number seen from that side when the capture starts mid-connection.
+// the side a Linux cooked capture marks as outgoing, else the side that retransmits,
+// else the one that sends more payload, else the first sender. Sequence and ACK numbers
+// are relative to each side's ISN (its SYN), or to the first sequence number seen from
+// that side when the capture starts mid-connection.
 #pragma once
 
 #include <chrono>
