@@ -269,7 +269,9 @@ GiveUpRow judge_give_up(const DiffResult& r, const Flow& f, const ObservedGiveUp
   } else {
     g.verdict = Verdict::kUnobserved;
   }
-  if (g.verdict == Verdict::kOk && app_error && *seen.error != g.expected_error) g.verdict = Verdict::kWrongError;
+  // The errno is checked whenever it is known, even without its time.
+  const bool timing_failed = g.verdict == Verdict::kEarly || g.verdict == Verdict::kLate || g.verdict == Verdict::kMissing;
+  if (!timing_failed && app_error && *seen.error != g.expected_error) g.verdict = Verdict::kWrongError;
   if (g.verdict == Verdict::kOk && g.observed_rst != g.expected_rst)
     g.verdict = g.observed_rst ? Verdict::kUnexpected : Verdict::kMissing;
   return g;

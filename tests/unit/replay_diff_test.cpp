@@ -122,6 +122,15 @@ TEST(Diff, GiveUpTimeAndErrorAreChecked) {
             "capture.pcap: give-up: the model expects ETIMEDOUT but the application saw EHOSTUNREACH at 13.484 s");
 }
 
+TEST(Diff, TheErrnoIsCheckedEvenWithoutItsTime) {
+  Conversation c = retries2_five();
+  DiffOptions o = rto_options(c, std::nullopt);
+  o.give_up.error = "ECONNRESET";
+  DiffResult r = diff_of(c, o);
+  EXPECT_EQ(r.give_up.verdict, Verdict::kWrongError);
+  EXPECT_EQ(r.first_mismatch, "capture.pcap: give-up: the model expects ETIMEDOUT but the application saw ECONNRESET");
+}
+
 TEST(Diff, WithoutTheApplicationsErrorTheGiveUpIsUnobservedNotAMismatch) {
   Conversation c = retries2_five();
   DiffResult ends_early = diff_of(c, rto_options(c, std::nullopt));
