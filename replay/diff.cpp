@@ -3,6 +3,8 @@
 // give-up, and name the first mismatch.
 #include "tapfault/replay/diff.hpp"
 
+#include "diff_anchor.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -434,6 +436,10 @@ DiffResult diff_capture(const Capture& capture, const DiffOptions& o) {
   }
   auto key = [](const DiffRow& x) { return x.expected ? x.earliest : *x.observed; };
   std::stable_sort(r.rows.begin(), r.rows.end(), [&](const DiffRow& a, const DiffRow& b) { return key(a) < key(b); });
+  anchor_rows_on_observed(r.rows, r.tolerance, r.expectation.hz);
+  if (r.expectation.give_up) anchor_give_up(*r.expectation.give_up, r.rows, r.expectation);
+  r.notes.push_back("windows after the first event are anchored on the observed event before them: the kernel "
+                    "re-arms each timer when the previous one fired (replay/diff_anchor.hpp)");
 
   r.give_up = judge_give_up(r, flow, o.give_up);
   if (r.give_up.verdict == Verdict::kUnobserved)

@@ -1,0 +1,65 @@
+// See diff_anchor.hpp.
+#include "diff_anchor.hpp"
+
+#include <algorithm>
+
+#include "tapfault/replay/model_wheel.hpp"
+
+namespace tapfault::replay {
+namespace {
+
+Nanos outside(Nanos t, Nanos lo, Nanos hi) {
+  if (t < lo) return t - lo;
+  if (t > hi) return t - hi;
+  return Nanos::zero();
+}
+
+bool timing_verdict(Verdict v) { return v == Verdict::kOk || v == Verdict::kEarly || v == Verdict::kLate; }
+
+// The window of a timer armed for `step` (a step of the model's nominal chain) when the
+// previous event was seen at `at`; nullopt when the step is not a positive delay.
+std::optional<std::pair<Nanos, Nanos>> armed_window(Nanos at, Nanos step, int hz) {
+  const Nanos jiffy = std::chrono::duration_cast<Nanos>(std::chrono::seconds(1)) / hz;
+  const std::int64_t d = (step + jiffy / 2) / jiffy;
+  if (d <= 0) return std::nullopt;
+  model::WheelWindow w = model::timer_wheel_window(model::Jiffies{d}, hz);
+  return std::make_pair(at + (w.earliest.count - 1) * jiffy, at + (w.latest.count + 1) * jiffy);
+}
+
+}  // namespace
+
+void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz) {
+  const DiffRow* prev = nullptr;  // the previous expected row
+  for (DiffRow& r : rows) {
+    if (!r.expected) continue;
+    // A predecessor that is itself a mismatch does not move its successor's window: one
+    // misplaced packet is reported once, not again through the event after it.
+    if (prev && prev->observed && prev->nominal && prev->verdict == Verdict::kOk && r.observed && r.nominal &&
+        timing_verdict(r.verdict)) {
+      if (auto w = armed_window(*prev->observed, *r.nominal - *prev->nominal, hz)) {
+        r.earliest = w->first;
+        r.latest = w->second;
+        r.deviation = outside(*r.observed, r.earliest, r.latest);
+        Nanos beyond = outside(*r.observed, r.earliest - tolerance, r.latest + tolerance);
+        r.verdict = beyond < Nanos::zero() ? Verdict::kEarly : beyond > Nanos::zero() ? Verdict::kLate : Verdict::kOk;
+      }
+    }
+    prev = &r;
+  }
+}
+
+void anchor_give_up(model::GiveUp& give_up, const std::vector<DiffRow>& rows, const model::Expectation& m) {
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+    if (!it->expected || !it->observed) continue;
+    auto ev = std::find_if(m.events.begin(), m.events.end(), [&](const model::ExpectedEvent& e) {
+      return e.kind == it->kind && e.index == it->number;
+    });
+    if (ev == m.events.end()) return;
+    Nanos drift = outside(*it->observed, ev->earliest, ev->latest);
+    if (drift < Nanos::zero()) give_up.earliest += drift;
+    if (drift > Nanos::zero()) give_up.latest += drift;
+    return;
+  }
+}
+
+}  // namespace tapfault::replay
