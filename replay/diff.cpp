@@ -261,8 +261,11 @@ GiveUpRow judge_give_up(const DiffResult& r, const Flow& f, const ObservedGiveUp
     return g;
   }
   if (g.observed) {
-    g.deviation = outside(*g.observed, g.earliest, g.latest);
-    Nanos beyond = outside(*g.observed, g.earliest - tol, g.latest + tol);
+    // Seen as the application's errno (no RST on the wire), the give-up also includes the
+    // time our client process takes to wake up and read it: late side only.
+    const Nanos wake = g.observed_rst ? Nanos::zero() : kApplicationWakeSlack;
+    g.deviation = outside(*g.observed, g.earliest, g.latest + wake);
+    Nanos beyond = outside(*g.observed, g.earliest - tol, g.latest + wake + tol);
     g.verdict = beyond < Nanos::zero() ? Verdict::kEarly : beyond > Nanos::zero() ? Verdict::kLate : Verdict::kOk;
   } else if (r.capture_end && *r.capture_end < g.earliest - tol) {
     g.verdict = Verdict::kBeyondCapture;
@@ -436,7 +439,10 @@ DiffResult diff_capture(const Capture& capture, const DiffOptions& o) {
   }
   auto key = [](const DiffRow& x) { return x.expected ? x.earliest : *x.observed; };
   std::stable_sort(r.rows.begin(), r.rows.end(), [&](const DiffRow& a, const DiffRow& b) { return key(a) < key(b); });
-  anchor_rows_on_observed(r.rows, r.tolerance, r.expectation.hz);
+  const OriginRule rule = origin_rule(o.model.kind);
+  const bool received_origin = rule == OriginRule::kZeroWindowAck || rule == OriginRule::kLastReceived;
+  anchor_rows_on_observed(r.rows, r.tolerance, r.expectation.hz,
+                          received_origin ? kReceivedOriginSlack : Nanos::zero());
   if (r.expectation.give_up) anchor_give_up(*r.expectation.give_up, r.rows, r.expectation);
   r.notes.push_back("windows after the first event are anchored on the observed event before them: the kernel "
                     "re-arms each timer when the previous one fired (replay/diff_anchor.hpp)");

@@ -28,10 +28,19 @@ std::optional<std::pair<Nanos, Nanos>> armed_window(Nanos at, Nanos step, int hz
 
 }  // namespace
 
-void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz) {
+void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz, Nanos first_late_slack) {
+  auto judge = [&](DiffRow& r) {
+    r.deviation = outside(*r.observed, r.earliest, r.latest);
+    Nanos beyond = outside(*r.observed, r.earliest - tolerance, r.latest + tolerance);
+    r.verdict = beyond < Nanos::zero() ? Verdict::kEarly : beyond > Nanos::zero() ? Verdict::kLate : Verdict::kOk;
+  };
   const DiffRow* prev = nullptr;  // the previous expected row
   for (DiffRow& r : rows) {
     if (!r.expected) continue;
+    if (!prev && r.observed && timing_verdict(r.verdict) && first_late_slack > Nanos::zero()) {
+      r.latest += first_late_slack;
+      judge(r);
+    }
     // A predecessor that is itself a mismatch does not move its successor's window: one
     // misplaced packet is reported once, not again through the event after it.
     if (prev && prev->observed && prev->nominal && prev->verdict == Verdict::kOk && r.observed && r.nominal &&
@@ -39,9 +48,7 @@ void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz
       if (auto w = armed_window(*prev->observed, *r.nominal - *prev->nominal, hz)) {
         r.earliest = w->first;
         r.latest = w->second;
-        r.deviation = outside(*r.observed, r.earliest, r.latest);
-        Nanos beyond = outside(*r.observed, r.earliest - tolerance, r.latest + tolerance);
-        r.verdict = beyond < Nanos::zero() ? Verdict::kEarly : beyond > Nanos::zero() ? Verdict::kLate : Verdict::kOk;
+        judge(r);
       }
     }
     prev = &r;

@@ -22,7 +22,9 @@ namespace tapfault::replay {
 // Re-anchors the expected rows (in chain order, as diff_capture() sorts them) and
 // re-judges their timing verdicts with `tolerance`. Rows without an observation, or whose
 // predecessor was not observed, keep the model's windows from the origin.
-void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz);
+// `first_late_slack` widens the first event's window on the late side (kReceivedOriginSlack
+// when the origin is a frame the kernel received).
+void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz, Nanos first_late_slack);
 
 // The give-up is not always a chained step (TCP_USER_TIMEOUT clamps it to the first
 // retransmission or probe plus the timeout), so it keeps the model's window, moved by

@@ -108,6 +108,37 @@ TEST(Diff, ATickOfLatenessEarlyInTheChainDoesNotFailTheRest) {
   EXPECT_EQ(s.rows[4].verdict, Verdict::kLate) << s.to_table();
 }
 
+// The zero-window ACK is a frame the kernel receives: handled in the next jiffy, the first
+// probe comes up to a jiffy later than from the frame's time; more than that is still late.
+TEST(Diff, FirstProbeMayTrailAReceivedOriginByAJiffyButNoMore) {
+  auto run = [](double first_probe) {
+    Conversation c;
+    c.handshake(0);
+    c.kernel_data(1.0, 1, 100);
+    const double zw = 1.0001;
+    c.peer_ack(zw, 101, 0);
+    for (double x : {first_probe, first_probe + 0.424}) {
+      c.kernel_ack(zw + x, 100, 1);
+      c.peer_ack(zw + x + 0.0001, 101, 0);
+    }
+    DiffOptions o;
+    o.model.kind = ModelKind::kPersist;
+    o.model.rtt.rto = 204000us;
+    o.capture_name = "capture.pcap";
+    return diff_of(c, o);
+  };
+  EXPECT_TRUE(run(0.212).ok) << run(0.212).to_table();  // window [0.204, 0.208] + 4 ms + 2 ms slack
+  EXPECT_FALSE(run(0.220).ok);
+}
+
+// An ETIMEDOUT seen by the application (no RST) comes after the client wakes up: up to
+// kApplicationWakeSlack past the window is the kernel's give-up, far more is not.
+TEST(Diff, ApplicationErrnoMayTrailTheGiveUpByItsWakeUp) {
+  Conversation c = retries2_five();
+  EXPECT_TRUE(diff_of(c, rto_options(c, 13.484 + 0.008)).ok);
+  EXPECT_FALSE(diff_of(c, rto_options(c, 13.484 + 0.400)).ok);
+}
+
 TEST(Diff, AMissingRetransmissionIsReported) {
   Conversation c = retries2_five({0.208, 0.416, 0.844, 3.340, 6.828});
   DiffResult r = diff_of(c, rto_options(c));

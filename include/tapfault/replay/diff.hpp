@@ -38,6 +38,13 @@ namespace tapfault::replay {
 // tests/unit/model_measured_test.cpp). 2 ms leaves room for a loaded CI machine while
 // staying half a jiffy at HZ=250, far below any interval the models distinguish.
 inline constexpr Nanos kCaptureSlack = std::chrono::milliseconds(2);
+// A give-up seen only as the application's errno is seen when the client process has woken
+// up and read it (epoll, then getsockopt): up to a few ms on a loaded 2-core machine.
+inline constexpr Nanos kApplicationWakeSlack = std::chrono::milliseconds(10);
+// When the model's origin is a frame the kernel received (the peer's zero-window ACK, the
+// last segment before keepalive), the kernel handles it in its receive softirq, which can
+// run in the next jiffy: the first event may come one jiffy later than from the frame's time.
+inline constexpr Nanos kReceivedOriginSlack = std::chrono::milliseconds(4);
 
 enum class Verdict : std::uint8_t {
   kOk,
