@@ -116,7 +116,9 @@ struct ModelFlags {
         ->allow_extra_args(false);
     sub->add_option("--rto", rto, "The socket's RTO (TCP_INFO tcpi_rto, ss rto:), e.g. 204ms")->check(kDuration);
     sub->add_option("--srtt", srtt, "Smoothed RTT (tcpi_rtt); default: from the capture, else 100us")->check(kDuration);
-    sub->add_option("--rttvar", rttvar, "RTT variance (tcpi_rttvar); default max(2*srtt, rto_min)")->check(kDuration);
+    sub->add_option("--rttvar", rttvar,
+                    "tcpi_rttvar (ss rtt:SRTT/RTTVAR), mdev/4: the RTO uses max(4*it, rto_min); default max(2*srtt, rto_min)")
+        ->check(kDuration);
     sub->add_option("--hz", hz, "CONFIG_HZ of the kernel under test (default 250)")->check(CLI::Range(1, 10000));
     if (with_packets_out)
       sub->add_option("--packets-out", packets_out, "rto: segments in flight when the peer fell silent (default 1)")

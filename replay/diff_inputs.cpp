@@ -76,15 +76,15 @@ class Source {
   std::vector<std::string>& notes_;
 };
 
-model::RttState rtt_state(Source& src, const Flow* flow, int hz) {
+model::RttState rtt_state(Source& src, const Flow* flow, int hz, microseconds rto_min) {
   const RttHints& h = src.inputs().rtt;
   model::RttState r;
   if (h.rto || h.srtt) {
     if (h.srtt) r.srtt = *h.srtt;
-    r.rttvar = h.rttvar;
+    if (h.rttvar) r.rttvar = std::max(4 * *h.rttvar, rto_min);  // tcpi_rttvar is mdev_us / 4
     if (h.rto) r.rto = model::usecs_to_jiffies(*h.rto, hz);
     src.note(std::string("RTT from the given hints:") + (h.rto ? " rto " + ms_text(*h.rto) : "") +
-             (h.srtt ? " srtt " + ms_text(*h.srtt) : "") + (h.rttvar ? " rttvar " + ms_text(*h.rttvar) : ""));
+             (h.srtt ? " srtt " + ms_text(*h.srtt) : "") + (h.rttvar ? " tcpi_rttvar " + ms_text(*h.rttvar) : ""));
     return r;
   }
   if (flow && flow->srtt_estimate) {
@@ -178,7 +178,7 @@ model::Expectation rto(Source& src, const Flow* flow, int hz) {
   } else {
     p.sack = sack_sysctl;
   }
-  p.rtt = rtt_state(src, flow, hz);
+  p.rtt = rtt_state(src, flow, hz, p.rto_min);
   const LossEpisode* ep = flow ? chosen_episode(*flow) : nullptr;
   if (src.inputs().packets_out) {
     p.packets_out = *src.inputs().packets_out;
@@ -228,7 +228,7 @@ model::Expectation persist(Source& src, const Flow* flow, int hz) {
   p.rto_max = milliseconds(src.value("rto_max", "TCP_RTO_MAX_MS", "net.ipv4.tcp_rto_max_ms", 120000, 1000, 120000, " ms"));
   p.retries2 = static_cast<int>(src.value("tcp_retries2", nullptr, "net.ipv4.tcp_retries2", 15, 0, 255));
   p.user_timeout = milliseconds(src.value("TCP_USER_TIMEOUT", "TCP_USER_TIMEOUT", "", 0, 0, INT32_MAX, " ms"));
-  p.rtt = rtt_state(src, flow, hz);
+  p.rtt = rtt_state(src, flow, hz, p.rto_min);
   if (flow) {
     std::optional<Nanos> first_probe;
     for (const KernelEvent& k : flow->kernel_events)

@@ -39,9 +39,12 @@ class ModelInputError : public std::invalid_argument {
 // The RTT estimator's state, as TCP_INFO reports it (microseconds). Any of them may be
 // unknown; `rto` (tcpi_rto) wins over srtt/rttvar.
 struct RttHints {
-  std::optional<std::chrono::microseconds> srtt;    // tcpi_rtt
-  std::optional<std::chrono::microseconds> rttvar;  // tcpi_rttvar
-  std::optional<std::chrono::microseconds> rto;     // tcpi_rto
+  std::optional<std::chrono::microseconds> srtt;  // tcpi_rtt = srtt_us >> 3
+  // tcpi_rttvar = mdev_us >> 2, NOT the rttvar_us the RTO is computed from: that one is
+  // at least mdev_us and rto_min (tcp_rtt_estimator()), so the model gets
+  // max(4 * tcpi_rttvar, rto_min).
+  std::optional<std::chrono::microseconds> rttvar;
+  std::optional<std::chrono::microseconds> rto;  // tcpi_rto = jiffies_to_usecs(icsk_rto)
 };
 
 struct ModelInputs {

@@ -23,8 +23,8 @@ struct ModelRunInputs {
   std::map<std::string, std::string> sysctls;
   // The client's socket options by name ("TCP_USER_TIMEOUT" -> 3000, "TCP_KEEPIDLE" -> 1).
   std::map<std::string, std::int64_t> socket_options;
-  // TCP_INFO sampled before the first loss (tcpi_rto, tcpi_rtt, tcpi_rttvar), if known;
-  // otherwise the RTT is estimated from the capture.
+  // TCP_INFO sampled before the first loss, as it reports them (tcpi_rto, tcpi_rtt, and
+  // tcpi_rttvar = mdev_us / 4), if known; otherwise the RTT is estimated from the capture.
   std::optional<std::chrono::microseconds> rto;
   std::optional<std::chrono::microseconds> rtt;
   std::optional<std::chrono::microseconds> rttvar;
