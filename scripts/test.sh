@@ -1,8 +1,44 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test (unit and netns integration tests) with ctest.
 # Integration tests need root and /dev/net/tun; with CI=true a missing capability fails them.
+#
+# In CI (CI=true) or with TAPFAULT_SANITIZE_CI=1 it then builds a second tree, build-asan/
+# (or $ASAN_BUILD_DIR), with AddressSanitizer and UndefinedBehaviorSanitizer
+# (-DTAPFAULT_SANITIZE=ON), runs the unit and netns tests there too, and runs every fuzz
+# target for 45 s (scripts/fuzz.sh, clang in build-fuzz/ or $FUZZ_BUILD_DIR).
+# A failure in any of them fails the script; all of them run before it exits.
+# Arguments go to ctest (both trees), e.g. `scripts/test.sh -R Echo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$(date +%s)
+step() { echo "test.sh: $1 ($(($(date +%s) - started)) s)"; }
+
+failed=()
 bash scripts/build.sh --test
 BUILD_DIR=${BUILD_DIR:-build}
-ctest --test-dir "$BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 600 -LE realtime "$@"
+step "built $BUILD_DIR"
+ctest --test-dir "$BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 600 -LE realtime "$@" ||
+  failed+=("tests in $BUILD_DIR")
+step "tests in $BUILD_DIR done"
+
+if [[ "${TAPFAULT_SANITIZE_CI:-0}" == 1 || "${CI:-}" == true ]]; then
+  # Any sanitizer report aborts the process, so that a test sees a signal rather than an
+  # exit code tapfault itself uses; leaks are reported too.
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
+  ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
+  BUILD_DIR=$ASAN_BUILD_DIR CMAKE_ARGS="-DTAPFAULT_SANITIZE=ON ${CMAKE_ARGS:-}" bash scripts/build.sh --test
+  step "built $ASAN_BUILD_DIR (ASan + UBSan)"
+  # The install test builds an example against an installed package: nothing to sanitize.
+  ctest --test-dir "$ASAN_BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 900 -LE 'realtime|install' "$@" ||
+    failed+=("tests in $ASAN_BUILD_DIR (ASan + UBSan)")
+  step "tests in $ASAN_BUILD_DIR done"
+  env -u ASAN_OPTIONS -u UBSAN_OPTIONS bash scripts/fuzz.sh 45 || failed+=("fuzzing (scripts/fuzz.sh 45)")
+  step "fuzzing done"
+fi
+
+if ((${#failed[@]})); then
+  for f in "${failed[@]}"; do echo "test.sh: FAILED: $f" >&2; done
+  exit 1
+fi
+step "all passed"
