@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -256,15 +257,35 @@ void Client::on_connect_ready(const ClientAction& a, bool again, int fd) {
 }
 
 void Client::do_send(const ClientAction& a) {
-  payload_ = a.payload();
+  // Pattern sends are generated a chunk at a time (a scenario may write gigabytes); text
+  // and file payloads are what the scenario holds already.
+  pattern_ = a.source == ClientAction::SendSource::kPattern;
+  send_total_ = pattern_ ? a.bytes : a.data.size();
+  if (!pattern_) payload_ = a.payload();
   payload_off_ = 0;
   arm_timeout(a);
   send_some(a);
 }
 
 void Client::send_some(const ClientAction& a) {
-  while (payload_off_ < payload_.size()) {
-    ssize_t n = ::send(fd_, payload_.data() + payload_off_, payload_.size() - payload_off_, MSG_NOSIGNAL);
+  constexpr std::size_t kChunk = 64 * 1024;
+  while (payload_off_ < send_total_) {
+    const std::uint8_t* data;
+    std::size_t len;
+    if (pattern_) {
+      // pattern_byte(i) depends on i % 26 only: a chunk starting at offset o is the
+      // same bytes as the one starting at o % 26.
+      if (chunk_.size() != kChunk + 26) {
+        chunk_.resize(kChunk + 26);
+        for (std::size_t i = 0; i < chunk_.size(); ++i) chunk_[i] = pattern_byte(i);
+      }
+      data = chunk_.data() + payload_off_ % 26;
+      len = std::min<std::uint64_t>(kChunk, send_total_ - payload_off_);
+    } else {
+      data = payload_.data() + payload_off_;
+      len = send_total_ - payload_off_;
+    }
+    ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
     if (n > 0) {
       payload_off_ += static_cast<std::size_t>(n);
       outcome_.bytes_sent += static_cast<std::uint64_t>(n);
@@ -279,7 +300,7 @@ void Client::send_some(const ClientAction& a) {
     }
     return fail(a, errno, "after " + std::to_string(payload_off_) + " bytes");
   }
-  finish(a, 0, payload_.size());
+  finish(a, 0, send_total_);
 }
 
 void Client::do_recv(const ClientAction& a) {

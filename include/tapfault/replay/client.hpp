@@ -87,8 +87,11 @@ class Client {
   int fd_ = -1;
   int again_fd_ = -1;
   std::size_t index_ = 0;
-  std::vector<std::uint8_t> payload_;
-  std::size_t payload_off_ = 0;
+  std::vector<std::uint8_t> payload_;  // text and file sends
+  std::vector<std::uint8_t> chunk_;    // pattern sends: one chunk of pattern bytes, reused
+  bool pattern_ = false;
+  std::uint64_t send_total_ = 0;
+  std::uint64_t payload_off_ = 0;
   std::uint64_t recv_goal_ = 0;
   std::uint64_t recv_got_ = 0;
   std::vector<std::uint8_t> rx_buf_;
