@@ -3,6 +3,7 @@
 #include "tcp_connection.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace tapfault::stack {
 namespace {
@@ -13,6 +14,14 @@ constexpr std::uint32_t kTimestampOption = 12;  // NOP NOP TS
 constexpr Duration kTimeWait = std::chrono::seconds(2);
 
 std::uint16_t default_mss(const FlowKey& k) { return k.peer_addr.is_v4() ? 536 : 1220; }
+
+// 'a'..'z' over and over: the source app's bytes from any offset are one slice of it.
+constexpr std::size_t kPatternPeriod = 26;
+constexpr std::array<std::uint8_t, kPatternPeriod * 64> kPatternTable = [] {
+  std::array<std::uint8_t, kPatternPeriod * 64> t{};
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<std::uint8_t>('a' + i % kPatternPeriod);
+  return t;
+}();
 
 }  // namespace
 
@@ -262,6 +271,23 @@ void TcpConnection::process_fin(Instant now, ConnectionContext& ctx) {
 }
 
 void TcpConnection::app_after_input() {
+  if (app_.mode == AppMode::kSource) {
+    // The source app writes as fast as its socket buffer drains, and stops writing once
+    // the kernel has closed its side (it closes then, as echo does).
+    if (state_ != TcpState::kEstablished || fin_queued_) return;
+    std::size_t buffered = send_buf_.size() - send_head_;
+    std::size_t room = cfg_.send_buffer_limit > buffered ? cfg_.send_buffer_limit - buffered : 0;
+    std::uint64_t n = std::min<std::uint64_t>(app_.source_bytes - source_generated_, room);
+    while (n > 0) {
+      std::size_t phase = source_generated_ % kPatternPeriod;
+      std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(n, kPatternTable.size() - kPatternPeriod));
+      send_buf_.insert(send_buf_.end(), kPatternTable.begin() + phase, kPatternTable.begin() + phase + chunk);
+      source_generated_ += chunk;
+      n -= chunk;
+    }
+    if (source_generated_ == app_.source_bytes && app_.close_after_response) queue_fin();
+    return;
+  }
   if (app_.mode != AppMode::kRespond || response_sent_) return;
   if (!app_.respond_on_connect && bytes_received_ == 0) return;
   send_buf_.insert(send_buf_.end(), app_.response.begin(), app_.response.end());

@@ -111,6 +111,7 @@ class TcpConnection {
   bool fin_sent_ = false;
   SeqNum fin_seq_;
   bool response_sent_ = false;
+  std::uint64_t source_generated_ = 0;  // kSource: pattern bytes written into send_buf_ so far
 
   std::optional<std::uint32_t> window_override_;
   bool ignore_probes_ = false;

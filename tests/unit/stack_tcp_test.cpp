@@ -193,6 +193,49 @@ TEST(Established, PeerSegmentsRespectKernelWindowAndMss) {
   EXPECT_EQ(total, 2000u);
 }
 
+TEST(Established, SourceModeSendsPatternBytesAsTheWindowAllowsThenFin) {
+  HostConfig cfg;
+  ListenerConfig source{8080, AppMode::kSource, {}, false, true};
+  source.source_bytes = 5000;
+  cfg.listeners.push_back(source);
+  PeerHarness h(false, cfg);
+  h.k.syn_options.window_scale.reset();
+  h.k.syn_options.timestamp.reset();
+  auto sa = h.send(kSyn, h.k.isn, SeqNum(0), {}, 0ms, 3000, h.k.syn_options);
+  h.k.rcv_nxt = sa[0].tcp.seq + 1;
+  std::string stream;
+  for (auto& s : h.send(kAck, h.k.isn + 1, h.k.rcv_nxt, {}, 1ms, 3000, TcpOptions{})) stream += payload_text(s);
+  EXPECT_EQ(stream.size(), 3000u);  // the kernel's window, from the handshake's ACK on
+  auto rest = h.send(kAck, h.k.isn + 1, h.k.rcv_nxt + 3000, {}, 2ms, 3000, TcpOptions{});
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back().tcp.flags, kFin | kAck);
+  EXPECT_EQ(rest.back().tcp.seq, h.k.rcv_nxt + 5000);
+  for (auto& s : rest) stream += payload_text(s);
+  ASSERT_EQ(stream.size(), 5000u);
+  for (std::size_t i = 0; i < stream.size(); ++i) ASSERT_EQ(stream[i], 'a' + static_cast<char>(i % 26)) << i;
+}
+
+TEST(Established, SourceModeBuffersAtMostSendBufferLimit) {
+  HostConfig cfg;
+  cfg.send_buffer_limit = 4000;
+  ListenerConfig source{8080, AppMode::kSource, {}, false, false};
+  source.source_bytes = 1'000'000;
+  cfg.listeners.push_back(source);
+  PeerHarness h(false, cfg);
+  h.k.syn_options.window_scale.reset();
+  h.k.syn_options.timestamp.reset();
+  auto sa = h.send(kSyn, h.k.isn, SeqNum(0), {}, 0ms, 60000, h.k.syn_options);
+  h.k.rcv_nxt = sa[0].tcp.seq + 1;
+  std::size_t sent = 0;
+  for (auto& s : h.send(kAck, h.k.isn + 1, h.k.rcv_nxt, {}, 1ms, 60000, TcpOptions{})) sent += s.payload.size();
+  EXPECT_EQ(sent, 4000u);  // a 60000-byte window, but the app's buffer holds 4000
+  std::size_t more = 0;
+  for (auto& s : h.send(kAck, h.k.isn + 1, h.k.rcv_nxt + 1000, {}, 2ms, 60000, TcpOptions{}))
+    more += s.payload.size();
+  EXPECT_EQ(more, 1000u);  // what the kernel acknowledged is written again; no FIN without close
+  EXPECT_EQ(h.host->connections()[0].state, TcpState::kEstablished);
+}
+
 TEST(Established, UnackedPeerDataIsRetransmittedAt200msThen400ms) {
   HostConfig cfg;
   cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, {'o', 'k'}, true, false});

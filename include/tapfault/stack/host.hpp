@@ -29,6 +29,7 @@ enum class AppMode : std::uint8_t {
   kEcho,     // send every received byte back
   kDiscard,  // read and drop
   kRespond,  // send `response` once after the first data (or at once if respond_on_connect)
+  kSource,   // send `source_bytes` pattern bytes from establishment on, as the window allows
 };
 
 struct ListenerConfig {
@@ -36,7 +37,10 @@ struct ListenerConfig {
   AppMode mode = AppMode::kEcho;
   std::vector<std::uint8_t> response;  // for kRespond
   bool respond_on_connect = false;     // kRespond: send before any data arrives
-  bool close_after_response = false;   // kRespond: FIN once the response is sent
+  bool close_after_response = false;   // kRespond, kSource: FIN once everything is sent
+  // kSource: byte i of the stream is 'a' + i % 26 (replay's pattern_byte). Generated as the
+  // kernel acknowledges, never more than send_buffer_limit buffered at a time.
+  std::uint64_t source_bytes = 0;
 };
 
 struct HostConfig {
