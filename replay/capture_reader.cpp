@@ -66,7 +66,15 @@ Capture read_capture(const std::filesystem::path& path, const ReadOptions& optio
                                    why + ")");
     }
     ++c.stats.records;
-    // With PCAP_TSTAMP_PRECISION_NANO, tv_usec holds nanoseconds.
+    // With PCAP_TSTAMP_PRECISION_NANO, tv_usec holds nanoseconds. Time is kept as 64-bit
+    // nanoseconds since the epoch, which ends in 2262: a later (or negative) time stamp is
+    // a corrupt record, not a time to wrap.
+    constexpr auto kMaxSeconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::nanoseconds::max()) -
+                                 std::chrono::seconds(1);
+    if (h->ts.tv_sec < 0 || h->ts.tv_sec > kMaxSeconds.count() || h->ts.tv_usec < 0 || h->ts.tv_usec >= 1'000'000'000)
+      throw CaptureError(path, "frame " + std::to_string(c.stats.records) + ": time stamp " +
+                                   std::to_string(h->ts.tv_sec) + "." + std::to_string(h->ts.tv_usec) +
+                                   " s is outside 1970..2262 (corrupt record)");
     auto t = std::chrono::seconds(h->ts.tv_sec) + std::chrono::nanoseconds(h->ts.tv_usec);
     if (c.stats.records == 1) c.first_time = t;
     c.last_time = t;

@@ -169,6 +169,9 @@ class Classifier {
     auto& sack = kernel ? sack_k_ : sack_p_;
     auto& ts = kernel ? ts_k_ : ts_p_;
     ws = s.header.options.window_scale;
+    // RFC 7323 2.3: a shift above 14 is logged and treated as 14 (as the kernel does in
+    // tcp_parse_options()); a capture is free to hold anything.
+    if (ws && *ws > 14) ws = 14;
     sack = s.header.options.sack_permitted;
     ts = s.header.options.timestamp.has_value();
     f_.sack_permitted = sack_k_ && sack_p_;

@@ -104,6 +104,7 @@ class Conversation {
   stack::MacAddress peer_mac = *stack::MacAddress::parse("02:00:5e:00:53:02");
   bool sack = true;
   bool timestamps = true;
+  std::uint8_t wscale = 7;        // the shift both SYNs offer
   std::uint32_t ts_offset = 777;  // the kernel's TSval base
 
   std::vector<BuiltFrame> frames;
@@ -167,7 +168,7 @@ class Conversation {
     seg.tcp.window = window;
     if (syn_options) {
       seg.tcp.options.mss = 1460;
-      seg.tcp.options.window_scale = 7;
+      seg.tcp.options.window_scale = wscale;
       seg.tcp.options.sack_permitted = sack;
     }
     if (timestamps)

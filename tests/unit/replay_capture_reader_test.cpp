@@ -225,6 +225,14 @@ TEST(CaptureReaderErrors, MalformedRecordsAreCountedNotFatal) {
   EXPECT_EQ(cap.packets.size(), 5u);
 }
 
+TEST(CaptureReaderErrors, ATimeStampPast2262IsACorruptRecord) {
+  // Found by fuzz_capture: a pcapng time stamp whose nanoseconds overflow 64 bits.
+  auto p = std::filesystem::path(TAPFAULT_SOURCE_DIR) / "fuzz/regressions/fuzz_capture/pcapng-timestamp-overflows-nanoseconds";
+  std::string e = error_of(p);
+  EXPECT_THAT(e, HasSubstr(p.string() + ": frame 6: time stamp 11018635354.865680318 s"));
+  EXPECT_THAT(e, HasSubstr("outside 1970..2262"));
+}
+
 TEST(PacketDecode, NeverReadsOutsideTheRecord) {
   Conversation c = small_conversation();
   const auto& frame = c.frames[0].ethernet;

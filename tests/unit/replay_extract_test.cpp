@@ -102,6 +102,17 @@ TEST(Extract, WindowIsScaledOutsideTheSyn) {
   EXPECT_EQ(flows[0].peer_events[1].window, 10u << 7);     // wscale 7 both ways
 }
 
+TEST(Extract, AShiftAbove14IsTreatedAs14) {
+  // RFC 7323 2.3; found by fuzz_capture (fuzz/regressions/fuzz_capture/window-scale-83-...):
+  // a shift of 83 made the window a shift past 32 bits.
+  Conversation c;
+  c.wscale = 83;
+  c.handshake(0);
+  c.peer_ack(0.5, 1, 10);
+  auto flows = flows_of(c);
+  EXPECT_EQ(flows[0].peer_events[1].window, 10u << 14);
+}
+
 TEST(Extract, TlpRepeatsTheTailAndTheRtoTheHead) {
   Conversation c;
   c.handshake(0);
