@@ -189,7 +189,8 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
   if (f.outcome.final_error_at) j["client"]["final_error_at_s"] = seconds(*f.outcome.final_error_at);
   if (f.outcome.connect_again_error) j["client"]["connect_again_error"] = errno_to_name(*f.outcome.connect_again_error);
   if (f.external) {
-    j["external"] = {{"command", f.external->command}, {"exit_code", f.external->exit_code},
+    j["external"] = {{"command", f.external->command}, {"uid", f.external->uid}, {"gid", f.external->gid},
+                     {"exit_code", f.external->exit_code},
                      {"signal", f.external->signal}, {"stdout", f.external->stdout_text},
                      {"stderr", f.external->stderr_text}};
   }

@@ -1,7 +1,9 @@
 // tapfault: make the Linux kernel's TCP misbehave on purpose and prove what it did.
 // The command line (CLI11). Each command maps errors to the documented exit codes.
-#include <CLI/CLI.hpp>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli_analysis.hpp"
@@ -23,13 +25,22 @@ constexpr const char* kExitCodes =
     "  3  environment: a missing capability (namespaces, /dev/net/tun) or a setup failure\n";
 
 int run_command(const std::string& scenario_path, const std::string& out_dir,
-                const std::vector<std::string>& command, int sample_ms, bool quiet, bool json) {
+                const std::vector<std::string>& command, int sample_ms, bool quiet, bool json, bool as_root) {
   Scenario s = parse_scenario_file(scenario_path);  // before any namespace exists
   if (!s.client && command.empty()) {
     std::cerr << scenario_path << ": the scenario has no `client:` section; give a command after `--`\n";
     return kExitBadInput;
   }
   RunOptions o;
+  if (!command.empty()) {
+    ClientIdentityChoice who = choose_client_identity(as_root, geteuid(), std::getenv("SUDO_UID"),
+                                                      std::getenv("SUDO_GID"), std::getenv("SUDO_USER"));
+    if (!who.error.empty()) {
+      std::cerr << "tapfault run: " << who.error << "\n";
+      return kExitBadInput;
+    }
+    o.client_identity = who.identity;
+  }
   o.out_dir = out_dir.empty() ? std::filesystem::path("out") / s.name : std::filesystem::path(out_dir);
   o.command = command;
   o.sample_interval = std::chrono::milliseconds(sample_ms);
@@ -51,20 +62,23 @@ int main(int argc, char** argv) {
   app.footer(std::string("\n") + kExitCodes +
              "\nExamples:\n"
              "  tapfault run captures/scenarios/echo-ipv4.yaml --out out/echo\n"
-             "  tapfault run captures/scenarios/http-ipv4.yaml --out out/curl -- curl -s http://192.0.2.2:8080/\n");
+             "  sudo tapfault run captures/scenarios/http-external-ipv4.yaml --out out/curl -- curl -s http://192.0.2.2:8080/\n");
   app.require_subcommand(1);
 
   std::string scenario, out;
   std::vector<std::string> command;
   int sample_ms = 50;
-  bool quiet = false, json = false;
+  bool quiet = false, json = false, as_root = false;
   CLI::App* run = app.add_subcommand("run", "Run a scenario: writes DIR/capture.pcap, DIR/timeline.jsonl, DIR/report.json");
   run->add_option("scenario", scenario, "Scenario file (YAML); see docs/scenarios.md")->required()->check(CLI::ExistingFile);
   run->add_option("--out,-o", out, "Output folder (default: out/<scenario name>)");
   run->add_option("--sample-interval", sample_ms, "Socket sampling interval in ms (default 50)")->check(CLI::Range(1, 60000));
   run->add_flag("--quiet,-q", quiet, "Print nothing when every expectation holds");
   run->add_flag("--json", json, "Print report.json on stdout instead of the summary");
-  run->add_option("command", command, "An external client to run instead of the built-in one (after --)");
+  run->add_option("command", command,
+                  "An external client to run instead of the built-in one (after --). Started through sudo, it runs "
+                  "as the user who ran sudo (SUDO_UID, SUDO_GID); as root only with --as-root");
+  run->add_flag("--as-root", as_root, "Run the external client as root (needed when tapfault runs as root without sudo)");
   run->footer(kExitCodes);
 
   int analysis_exit = -1;
@@ -83,7 +97,7 @@ int main(int argc, char** argv) {
   if (suite_action) return suite_action();
   if (plot_action) return plot_action();
   try {
-    if (*run) return run_command(scenario, out, command, sample_ms, quiet, json);
+    if (*run) return run_command(scenario, out, command, sample_ms, quiet, json, as_root);
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n";
     return kExitBadInput;

@@ -139,7 +139,7 @@ void Run::start() {
   });
   driver_->start();
   if (!o_.command.empty()) {
-    external_ = std::make_unique<ExternalClient>(io_, o_.command, o_.out_dir, [this](const std::string& line) {
+    external_ = std::make_unique<ExternalClient>(io_, o_.command, o_.out_dir, o_.client_identity, [this](const std::string& line) {
       timeline_.write(since_origin(), "client", {{"event", line}});
     });
     external_->start();

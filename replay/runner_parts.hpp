@@ -38,6 +38,8 @@ class Timeline {
 // `tapfault run S -- CMD ARGS`: an unmodified program as the client, in the namespace.
 struct ExternalResult {
   std::vector<std::string> command;
+  unsigned uid = 0;      // the user id it ran as
+  unsigned gid = 0;
   int exit_code = -1;    // -1: still running when the run ended (then killed)
   int signal = 0;
   std::string stdout_text;
@@ -48,7 +50,7 @@ class ExternalClient {
  public:
   using LineSink = std::function<void(const std::string&)>;
   ExternalClient(boost::asio::io_context& io, std::vector<std::string> command,
-                 std::filesystem::path out_dir, LineSink sink);
+                 std::filesystem::path out_dir, std::optional<ClientIdentity> identity, LineSink sink);
   ~ExternalClient();
   void start();
   bool done();
@@ -58,6 +60,7 @@ class ExternalClient {
  private:
   std::vector<std::string> command_;
   std::filesystem::path out_dir_;
+  std::optional<ClientIdentity> identity_;
   LineSink sink_;
   pid_t pid_ = -1;
   bool exited_ = false;

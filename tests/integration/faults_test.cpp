@@ -184,9 +184,10 @@ TEST(ExternalClient, CurlGetsTheCannedResponse) {
     if (in_ci()) FAIL() << "curl is missing; the test script installs it";
     GTEST_SKIP() << "curl is not installed";
   }
-  auto run = run_scenario_file("http-external-ipv4", "-- curl -s http://192.0.2.2:8080/");
+  auto run = run_scenario_file("http-external-ipv4", "--as-root -- curl -s http://192.0.2.2:8080/");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   EXPECT_EQ(run.report["external"]["exit_code"], 0);
+  EXPECT_EQ(run.report["external"]["uid"], 0);  // --as-root
   EXPECT_EQ(run.report["external"]["stdout"], "hello from tapfault's peer\n");
   ASSERT_EQ(run.report["peer"]["connections"].size(), 1u);
   EXPECT_GT(run.report["peer"]["connections"][0]["bytes_received"].get<int>(), 0);
@@ -194,6 +195,37 @@ TEST(ExternalClient, CurlGetsTheCannedResponse) {
   bool sampled = false;
   for (const auto& j : run.timeline_of("socket")) sampled |= j["remote"] == "192.0.2.2:8080";
   EXPECT_TRUE(sampled);
+}
+
+// Started through sudo, tapfault runs the external client as the user who ran sudo: here
+// nobody (65534), who can still reach the peer (the namespace belongs to the process) but
+// cannot write where only root can.
+TEST(ExternalClient, ThroughSudoItRunsAsTheUserWhoRanSudo) {
+  TAPFAULT_REQUIRE_NETNS();
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to change user";
+  auto run = run_scenario_file(
+      "http-external-ipv4",
+      "-- sh -c 'id -u; id -g; (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null && echo written || echo denied; "
+      "curl -s http://192.0.2.2:8080/'",
+      "SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody");
+  ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
+  EXPECT_EQ(run.report["external"]["uid"], 65534);
+  EXPECT_EQ(run.report["external"]["gid"], 65534);
+  std::string out = run.report["external"]["stdout"];
+  EXPECT_EQ(out.substr(0, out.find("hello")), "65534\n65534\ndenied\n") << out;
+  EXPECT_NE(out.find("hello from tapfault's peer"), std::string::npos) << out;
+}
+
+// As root without sudo, running a program as root needs saying so; nothing is set up before.
+TEST(ExternalClient, AsRootWithoutSudoNeedsAsRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "only root is asked for --as-root";
+  auto out = fresh_out_dir("external-refused");
+  auto r = run_command("env -u SUDO_UID " + std::string(TAPFAULT_BINARY) + " run " +
+                       scenario_path("http-external-ipv4.yaml").string() + " --out " + out.string() + " -- true");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("the external client would run as root"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--as-root"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out / "capture.pcap"));
 }
 
 }  // namespace

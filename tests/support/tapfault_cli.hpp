@@ -130,10 +130,13 @@ struct RunOutput {
   }
 };
 
-inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "") {
+// `env` is put before the command (e.g. "SUDO_UID=65534"); `extra` after the scenario.
+inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "",
+                                   const std::string& env = "") {
   RunOutput r;
   auto out = fresh_out_dir(name);
-  r.cli = run_tapfault("run " + scenario_path(name + ".yaml").string() + " --out " + out.string() + " " + extra);
+  r.cli = run_command((env.empty() ? "" : "env " + env + " ") + std::string(TAPFAULT_BINARY) + " run " +
+                      scenario_path(name + ".yaml").string() + " --out " + out.string() + " " + extra);
   if (std::filesystem::exists(out / "report.json")) r.report = read_json(out / "report.json");
   if (std::filesystem::exists(out / "capture.pcap")) r.frames = read_pcap(out / "capture.pcap");
   std::ifstream tl(out / "timeline.jsonl");

@@ -20,9 +20,19 @@ inline constexpr int kExitExpectationFailed = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitEnvironment = 3;
 
+// Who an external client runs as (see client_identity()).
+struct ClientIdentity {
+  unsigned uid = 0;
+  unsigned gid = 0;
+  std::string user;  // for the supplementary groups (initgroups); empty: none
+};
+
 struct RunOptions {
   std::filesystem::path out_dir;
   std::vector<std::string> command;  // external client: `tapfault run S -- CMD ARGS...`
+  // The external client drops to this identity after fork (setgroups, setgid, setuid);
+  // unset: it runs as tapfault does.
+  std::optional<ClientIdentity> client_identity;
   std::chrono::milliseconds sample_interval{50};
   bool quiet = false;
 };
@@ -46,6 +56,16 @@ struct RunResult {
 
 // Enters a private network namespace: call once per process, before any thread starts.
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+// Who `tapfault run S -- CMD` runs CMD as. Started through sudo (SUDO_UID set, not 0), the
+// command runs as the user who ran sudo; as root otherwise only with `--as-root`; without
+// root (a user namespace) as the invoking user. `error` says what to do when none applies.
+struct ClientIdentityChoice {
+  std::optional<ClientIdentity> identity;  // unset: run as tapfault does
+  std::string error;                       // non-empty: refuse to run
+};
+ClientIdentityChoice choose_client_identity(bool as_root, unsigned euid, const char* sudo_uid,
+                                            const char* sudo_gid, const char* sudo_user);
 
 // "report.json" as written; and a human summary for stdout.
 std::string format_summary(const Scenario& scenario, const RunResult& result);
