@@ -1,0 +1,365 @@
+// tapfault_bench_micro: the peer's per-frame costs, and its heap allocations per frame.
+//
+// Read first: include/tapfault/stack/codec.hpp and host.hpp. Google Benchmark times
+//   Decode/*    decode_frame() of each frame kind the kernel sends the peer
+//   Encode/*    each frame kind the peer sends (encode_tcp, encode_arp_reply, ...)
+//   Host/*      Host::on_frame + poll + drain_output on an established connection:
+//               a 1448-byte data segment into discard (one ACK out), and an ACK into
+//               source (two full segments out)
+// and counts heap allocations with a replaced global operator new: every benchmark reports
+// `allocs` per iteration, the Host ones also `allocs_per_frame` (frames in + out). The
+// frames a benchmark feeds are built once; the Host ones patch the sequence or ACK number
+// in place with an incremental checksum update (RFC 1624), so the loop builds nothing.
+#include <benchmark/benchmark.h>
+#include <tins/tins.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "tapfault/stack/codec.hpp"
+#include "tapfault/stack/host.hpp"
+
+// --- allocation counting ------------------------------------------------------------------
+namespace {
+std::atomic<std::uint64_t> g_allocations{0};
+
+void* counted_alloc(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void* counted_aligned_alloc(std::size_t n, std::align_val_t a) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const auto align = static_cast<std::size_t>(a);
+  if (void* p = std::aligned_alloc(align, (n + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_alloc(n); }
+void* operator new[](std::size_t n) { return counted_alloc(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try { return counted_alloc(n); } catch (...) { return nullptr; }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  try { return counted_alloc(n); } catch (...) { return nullptr; }
+}
+void* operator new(std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_aligned_alloc(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace tapfault::bench {
+namespace {
+
+using namespace tapfault::stack;
+using Bytes = std::vector<std::uint8_t>;
+
+const MacAddress kKernelMac = *MacAddress::parse("02:00:5e:00:53:01");
+const MacAddress kPeerMac = *MacAddress::parse("02:00:5e:00:53:02");
+const IpAddress kKernel4 = *IpAddress::parse("192.0.2.1");
+const IpAddress kPeer4 = *IpAddress::parse("192.0.2.2");
+const IpAddress kKernel6 = *IpAddress::parse("2001:db8:a::1");
+const IpAddress kPeer6 = *IpAddress::parse("2001:db8::2");
+constexpr std::size_t kMss = 1448;  // MTU 1500 with timestamps
+const LinkAddresses kToPeer{kKernelMac, kPeerMac};
+const LinkAddresses kToKernel{kPeerMac, kKernelMac};
+
+// Allocations over the benchmark's loop, per iteration (and per frame when given).
+class AllocationCounter {
+ public:
+  AllocationCounter() : start_(g_allocations.load(std::memory_order_relaxed)) {}
+  void report(benchmark::State& state, double frames_per_iteration = 0) const {
+    const double per_iteration = static_cast<double>(g_allocations.load(std::memory_order_relaxed) - start_) /
+                                 static_cast<double>(state.iterations());
+    state.counters["allocs"] = per_iteration;
+    if (frames_per_iteration > 0) {
+      state.counters["allocs_per_frame"] = per_iteration / frames_per_iteration;
+      state.counters["frames"] = frames_per_iteration;
+    }
+  }
+
+ private:
+  std::uint64_t start_;
+};
+
+TcpSegmentOut segment(const IpAddress& src, const IpAddress& dst, std::uint16_t sport, std::uint16_t dport,
+                      std::uint8_t flags, std::span<const std::uint8_t> payload = {}) {
+  TcpSegmentOut s;
+  s.src = src;
+  s.dst = dst;
+  s.tcp.src_port = sport;
+  s.tcp.dst_port = dport;
+  s.tcp.seq = SeqNum(1000);
+  s.tcp.ack = SeqNum(5000);
+  s.tcp.flags = flags;
+  s.tcp.window = 502;
+  s.tcp.options.timestamp = TcpTimestamp{123456, 654321};
+  s.payload = payload;
+  return s;
+}
+
+const Bytes& payload() {
+  static const Bytes p(kMss, 'x');
+  return p;
+}
+
+Bytes kernel_syn() {
+  TcpSegmentOut s = segment(kKernel4, kPeer4, 40000, 9, tcp_flags::kSyn);
+  s.tcp.window = 64240;
+  s.tcp.options.mss = 1460;
+  s.tcp.options.sack_permitted = true;
+  s.tcp.options.window_scale = 7;
+  return encode_tcp(kToPeer, s);
+}
+
+Bytes arp_request() {
+  Tins::EthernetII eth = Tins::ARP::make_arp_request("192.0.2.2", "192.0.2.1", "02:00:5e:00:53:01");
+  return eth.serialize();
+}
+
+Bytes neighbor_solicit() {
+  Tins::ICMPv6 ns(Tins::ICMPv6::NEIGHBOUR_SOLICIT);
+  ns.target_addr("2001:db8::2");
+  ns.source_link_layer_addr("02:00:5e:00:53:01");
+  Tins::EthernetII eth = Tins::EthernetII("33:33:ff:00:00:02", "02:00:5e:00:53:01") /
+                         Tins::IPv6("ff02::1:ff00:2", "2001:db8:a::1") / ns;
+  eth.rfind_pdu<Tins::IPv6>().hop_limit(255);
+  return eth.serialize();
+}
+
+Bytes echo_request() {
+  Tins::ICMP icmp(Tins::ICMP::ECHO_REQUEST);
+  icmp.id(1);
+  icmp.sequence(1);
+  Tins::EthernetII eth = Tins::EthernetII("02:00:5e:00:53:02", "02:00:5e:00:53:01") /
+                         Tins::IP("192.0.2.2", "192.0.2.1") / icmp / Tins::RawPDU(Bytes(56, 'p'));
+  return eth.serialize();
+}
+
+void run_decode(benchmark::State& state, const Bytes& frame) {
+  if (!std::holds_alternative<DecodedFrame>(decode_frame(frame))) {
+    state.SkipWithError("the frame does not decode");
+    return;
+  }
+  AllocationCounter allocations;
+  for (auto _ : state) {
+    auto decoded = decode_frame(frame);
+    benchmark::DoNotOptimize(decoded);
+  }
+  allocations.report(state, 1);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frame.size()));
+}
+
+void BM_DecodeTcpData(benchmark::State& s) { run_decode(s, encode_tcp(kToPeer, segment(kKernel4, kPeer4, 40000, 9, tcp_flags::kAck | tcp_flags::kPsh, payload()))); }
+void BM_DecodeTcpAck(benchmark::State& s) { run_decode(s, encode_tcp(kToPeer, segment(kKernel4, kPeer4, 40000, 9, tcp_flags::kAck))); }
+void BM_DecodeTcpSyn(benchmark::State& s) { run_decode(s, kernel_syn()); }
+void BM_DecodeTcpDataIpv6(benchmark::State& s) { run_decode(s, encode_tcp(kToPeer, segment(kKernel6, kPeer6, 40000, 9, tcp_flags::kAck, Bytes(1428, 'x')))); }
+void BM_DecodeArpRequest(benchmark::State& s) { run_decode(s, arp_request()); }
+void BM_DecodeNeighborSolicit(benchmark::State& s) { run_decode(s, neighbor_solicit()); }
+void BM_DecodeEchoRequest(benchmark::State& s) { run_decode(s, echo_request()); }
+BENCHMARK(BM_DecodeTcpData)->Name("Decode/tcp_data_1448");
+BENCHMARK(BM_DecodeTcpAck)->Name("Decode/tcp_ack");
+BENCHMARK(BM_DecodeTcpSyn)->Name("Decode/tcp_syn");
+BENCHMARK(BM_DecodeTcpDataIpv6)->Name("Decode/tcp_data_1428_ipv6");
+BENCHMARK(BM_DecodeArpRequest)->Name("Decode/arp_request");
+BENCHMARK(BM_DecodeNeighborSolicit)->Name("Decode/neighbor_solicit");
+BENCHMARK(BM_DecodeEchoRequest)->Name("Decode/echo_request");
+
+template <class Build>
+void run_encode(benchmark::State& state, Build build) {
+  AllocationCounter allocations;
+  for (auto _ : state) {
+    Bytes frame = build();
+    benchmark::DoNotOptimize(frame.data());
+  }
+  allocations.report(state, 1);
+}
+
+void BM_EncodeSynAck(benchmark::State& state) {
+  TcpSegmentOut s = segment(kPeer4, kKernel4, 9, 40000, tcp_flags::kSyn | tcp_flags::kAck);
+  s.tcp.options.mss = 1460;
+  s.tcp.options.sack_permitted = true;
+  s.tcp.options.window_scale = 7;
+  run_encode(state, [&] { return encode_tcp(kToKernel, s); });
+}
+void BM_EncodeAck(benchmark::State& state) {
+  const TcpSegmentOut s = segment(kPeer4, kKernel4, 9, 40000, tcp_flags::kAck);
+  run_encode(state, [&] { return encode_tcp(kToKernel, s); });
+}
+void BM_EncodeData(benchmark::State& state) {
+  const TcpSegmentOut s = segment(kPeer4, kKernel4, 9, 40000, tcp_flags::kAck | tcp_flags::kPsh, payload());
+  run_encode(state, [&] { return encode_tcp(kToKernel, s); });
+}
+void BM_EncodeRst(benchmark::State& state) {
+  TcpSegmentOut s = segment(kPeer4, kKernel4, 9, 40000, tcp_flags::kRst | tcp_flags::kAck);
+  s.tcp.options = {};
+  s.tcp.window = 0;
+  run_encode(state, [&] { return encode_tcp(kToKernel, s); });
+}
+// The kernel's data segment an ICMP error quotes: its IP packet, past the Ethernet header.
+Bytes offending(const IpAddress& src, const IpAddress& dst) {
+  Bytes frame = encode_tcp(kToPeer, segment(src, dst, 40000, 9, tcp_flags::kAck | tcp_flags::kPsh, payload()));
+  return Bytes(frame.begin() + 14, frame.end());
+}
+void run_icmp(benchmark::State& state, const IpAddress& src, const IpAddress& dst, std::uint8_t type,
+              std::uint8_t code, std::uint32_t mtu) {
+  const Bytes quoted = offending(dst, src);
+  IcmpErrorOut e;
+  e.src = src;
+  e.dst = dst;
+  e.type = type;
+  e.code = code;
+  e.mtu = mtu;
+  e.offending_ip_packet = quoted;
+  run_encode(state, [&] { return encode_icmp_error(kToKernel, e); });
+}
+void BM_EncodeIcmpUnreachable(benchmark::State& s) { run_icmp(s, kPeer4, kKernel4, 3, 1, 0); }
+void BM_EncodeIcmpFragNeeded(benchmark::State& s) { run_icmp(s, kPeer4, kKernel4, 3, 4, 1280); }
+void BM_EncodeIcmpPacketTooBig(benchmark::State& s) { run_icmp(s, kPeer6, kKernel6, 2, 0, 1280); }
+void BM_EncodeArpReply(benchmark::State& state) {
+  run_encode(state, [&] { return encode_arp_reply(kToKernel, kPeer4, kKernel4); });
+}
+void BM_EncodeNeighborAdvert(benchmark::State& state) {
+  run_encode(state, [&] { return encode_neighbor_advert(kToKernel, kPeer6, kKernel6, kPeer6); });
+}
+BENCHMARK(BM_EncodeSynAck)->Name("Encode/syn_ack");
+BENCHMARK(BM_EncodeAck)->Name("Encode/ack");
+BENCHMARK(BM_EncodeData)->Name("Encode/data_1448");
+BENCHMARK(BM_EncodeRst)->Name("Encode/rst");
+BENCHMARK(BM_EncodeIcmpUnreachable)->Name("Encode/icmp_host_unreachable");
+BENCHMARK(BM_EncodeIcmpFragNeeded)->Name("Encode/icmp_frag_needed");
+BENCHMARK(BM_EncodeIcmpPacketTooBig)->Name("Encode/icmpv6_packet_too_big");
+BENCHMARK(BM_EncodeArpReply)->Name("Encode/arp_reply");
+BENCHMARK(BM_EncodeNeighborAdvert)->Name("Encode/neighbor_advert");
+
+// --- Host on an established connection ------------------------------------------------------
+
+constexpr std::size_t kTcpOffset = 14 + 20;  // Ethernet, IPv4 without options
+
+std::uint32_t read_u32(const Bytes& f, std::size_t at) {
+  return static_cast<std::uint32_t>(f[at] << 24 | f[at + 1] << 16 | f[at + 2] << 8 | f[at + 3]);
+}
+
+// Writes a 32-bit field of the TCP header and updates the checksum (RFC 1624 eqn. 3).
+void patch_tcp_u32(Bytes& f, std::size_t field, std::uint32_t value) {
+  const std::size_t at = kTcpOffset + field;
+  const std::size_t csum = kTcpOffset + 16;
+  std::uint32_t sum = static_cast<std::uint16_t>(~(f[csum] << 8 | f[csum + 1]));
+  for (std::size_t i = 0; i < 4; i += 2) {
+    const auto old_word = static_cast<std::uint16_t>(f[at + i] << 8 | f[at + i + 1]);
+    const auto new_word = static_cast<std::uint16_t>(value >> (16 - 8 * i));
+    sum += static_cast<std::uint16_t>(~old_word) + new_word;
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  const auto check = static_cast<std::uint16_t>(~sum);
+  f[at] = static_cast<std::uint8_t>(value >> 24);
+  f[at + 1] = static_cast<std::uint8_t>(value >> 16);
+  f[at + 2] = static_cast<std::uint8_t>(value >> 8);
+  f[at + 3] = static_cast<std::uint8_t>(value);
+  f[csum] = static_cast<std::uint8_t>(check >> 8);
+  f[csum + 1] = static_cast<std::uint8_t>(check);
+}
+
+// A host with one established IPv4 connection to `port`, as the kernel would open it.
+struct Established {
+  explicit Established(std::uint16_t port, AppMode mode) {
+    HostConfig cfg;
+    cfg.addresses = {kPeer4};
+    ListenerConfig l{port, mode, {}, false, false};
+    l.source_bytes = std::uint64_t{1} << 62;
+    cfg.listeners.push_back(l);
+    host = std::make_unique<Host>(cfg);
+    TcpSegmentOut syn = segment(kKernel4, kPeer4, 40000, port, tcp_flags::kSyn);
+    syn.tcp.window = 64240;
+    syn.tcp.options.mss = 1460;
+    syn.tcp.options.sack_permitted = true;
+    syn.tcp.options.window_scale = 7;
+    host->on_frame(encode_tcp(kToPeer, syn), now);
+    std::vector<Frame> out = host->take_output();
+    auto synack = std::get<DecodedTcp>(std::get<DecodedFrame>(decode_frame(out.at(0))).body);
+    kernel_seq = syn.tcp.seq + 1;
+    peer_seq = synack.tcp.seq + 1;
+    TcpSegmentOut ack = segment(kKernel4, kPeer4, 40000, port, tcp_flags::kAck);
+    ack.tcp.seq = kernel_seq;
+    ack.tcp.ack = peer_seq;
+    ack.tcp.window = 65535;  // << 7: 8 MiB, never the limit here
+    host->on_frame(encode_tcp(kToPeer, ack), now);
+    host->take_output();
+  }
+  std::unique_ptr<Host> host;
+  Instant now{std::chrono::seconds(1)};
+  SeqNum kernel_seq, peer_seq;
+  std::vector<Frame> out;
+};
+
+void BM_HostDataIntoDiscard(benchmark::State& state) {
+  Established e(9, AppMode::kDiscard);
+  TcpSegmentOut data = segment(kKernel4, kPeer4, 40000, 9, tcp_flags::kAck | tcp_flags::kPsh, payload());
+  data.tcp.seq = e.kernel_seq;
+  data.tcp.ack = e.peer_seq;
+  data.tcp.window = 65535;
+  Bytes frame = encode_tcp(kToPeer, data);
+  std::uint32_t seq = read_u32(frame, kTcpOffset + 4);
+  e.out.reserve(16);
+  std::uint64_t frames_out = 0;
+  AllocationCounter allocations;
+  for (auto _ : state) {
+    e.now += std::chrono::microseconds(1);
+    e.host->on_frame(frame, e.now);
+    e.host->poll(e.now);
+    e.host->drain_output(e.out);
+    frames_out += e.out.size();
+    e.out.clear();
+    seq += kMss;
+    patch_tcp_u32(frame, 4, seq);
+  }
+  const double out_per_iteration = static_cast<double>(frames_out) / static_cast<double>(state.iterations());
+  allocations.report(state, 1 + out_per_iteration);
+  state.counters["frames_out"] = out_per_iteration;
+  if (e.host->stats().dropped.size() != 0) state.SkipWithError("the host dropped frames");
+}
+BENCHMARK(BM_HostDataIntoDiscard)->Name("Host/data_1448_into_discard");
+
+void BM_HostAckIntoSource(benchmark::State& state) {
+  Established e(19, AppMode::kSource);
+  TcpSegmentOut ack = segment(kKernel4, kPeer4, 40000, 19, tcp_flags::kAck);
+  ack.tcp.seq = e.kernel_seq;
+  ack.tcp.window = 65535;
+  // The handshake's ACK made the source send a window's worth; each ACK below acknowledges
+  // two segments, so two more go out.
+  std::uint32_t acked = e.peer_seq.value();
+  ack.tcp.ack = SeqNum(acked);
+  Bytes frame = encode_tcp(kToPeer, ack);
+  e.out.reserve(16);
+  std::uint64_t frames_out = 0;
+  AllocationCounter allocations;
+  for (auto _ : state) {
+    acked += 2 * kMss;
+    patch_tcp_u32(frame, 8, acked);
+    e.now += std::chrono::microseconds(1);
+    e.host->on_frame(frame, e.now);
+    e.host->poll(e.now);
+    e.host->drain_output(e.out);
+    frames_out += e.out.size();
+    e.out.clear();
+  }
+  const double out_per_iteration = static_cast<double>(frames_out) / static_cast<double>(state.iterations());
+  allocations.report(state, 1 + out_per_iteration);
+  state.counters["frames_out"] = out_per_iteration;
+  if (e.host->stats().dropped.size() != 0) state.SkipWithError("the host dropped frames");
+}
+BENCHMARK(BM_HostAckIntoSource)->Name("Host/ack_into_source");
+
+}  // namespace
+}  // namespace tapfault::bench
+
+BENCHMARK_MAIN();
