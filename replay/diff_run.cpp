@@ -21,7 +21,7 @@ std::string errno_name(int error) {
   return name ? name : std::to_string(error);
 }
 
-DiffResult diff_run(const std::filesystem::path& pcap, const ModelRunInputs& in) {
+DiffOptions diff_options(const ModelRunInputs& in) {
   DiffOptions o;
   o.model.kind = in.model;
   o.model.hz = in.hz;
@@ -38,7 +38,13 @@ DiffResult diff_run(const std::filesystem::path& pcap, const ModelRunInputs& in)
   }
   o.give_up.kernel_rst = in.kernel_rst;
   o.expected_events = in.expected_events;
-  o.capture_name = in.capture_name.empty() ? pcap.filename().string() : in.capture_name;
+  o.capture_name = in.capture_name;
+  return o;
+}
+
+DiffResult diff_run(const std::filesystem::path& pcap, const ModelRunInputs& in) {
+  DiffOptions o = diff_options(in);
+  if (o.capture_name.empty()) o.capture_name = pcap.filename().string();
   return diff_capture_file(pcap, o);
 }
 

@@ -17,6 +17,7 @@
 #include "tapfault/replay/client.hpp"
 #include "tapfault/replay/diff_run.hpp"
 #include "tapfault/replay/plot.hpp"
+#include "tapfault/replay/progress.hpp"
 #include "tapfault/replay/run.hpp"
 #include "tapfault/replay/sampler.hpp"
 #include "tapfault/stack/codec.hpp"
@@ -64,6 +65,7 @@ class Run {
   void finish();
   std::optional<SocketSample> final_socket();
   void check_model();
+  ModelRunInputs model_inputs() const;
 
   const Scenario& s_;
   const RunOptions& o_;
@@ -83,6 +85,7 @@ class Run {
   std::unique_ptr<asio::signal_set> signals_;
   std::unique_ptr<asio::steady_timer> progress_timer_;
   bool progress_shown_ = false;
+  std::unique_ptr<ModelProgress> model_progress_;  // expect.model on a terminal
   SteadyClock::time_point origin_;
   SteadyClock::time_point last_frame_;
   std::string origin_realtime_ns_;
@@ -163,6 +166,13 @@ void Run::start() {
 // stdout stays clean for --json); none with --quiet or when stderr is not a terminal.
 void Run::schedule_progress() {
   if (o_.quiet || !isatty(STDERR_FILENO)) return;
+  if (s_.expect.model) {
+    try {
+      model_progress_ = std::make_unique<ModelProgress>(diff_options(model_inputs()));
+    } catch (const std::exception&) {
+      // the check at the end reports it
+    }
+  }
   progress_timer_ = std::make_unique<asio::steady_timer>(io_);
   struct Tick {
     Run* run;
@@ -189,6 +199,15 @@ std::string Run::progress_line() const {
   int n = std::snprintf(buf, sizeof buf, "%s: %.1f s of %.0f s, %llu frames", s_.name.c_str(), t, limit,
                         static_cast<unsigned long long>(facts_.frames));
   std::string line(buf, static_cast<std::size_t>(std::max(n, 0)));
+  if (model_progress_) {
+    if (facts_.before_loss) {
+      const TcpInfo& i = facts_.before_loss->info;
+      model_progress_->set_rtt({std::chrono::microseconds(i.tcpi_rtt), std::chrono::microseconds(i.tcpi_rttvar),
+                                std::chrono::microseconds(i.tcpi_rto)});
+    }
+    std::string m = model_progress_->status(std::chrono::nanoseconds(std::stoll(realtime_now_ns())));
+    if (!m.empty()) line += ", " + m;
+  }
   if (last_client_sample_) {
     const SocketSample& smp = *last_client_sample_;
     line += ", socket " + smp.state;
@@ -350,6 +369,7 @@ void Run::watch_end() {
 
 void Run::on_recorded(const tap::RecordedFrame& f) {
   ++facts_.frames;
+  if (model_progress_) model_progress_->add_frame(f.bytes, f.kernel_time);
   if (!f.outgoing) return;
   auto d = stack::decode_frame(f.bytes);
   if (auto* df = std::get_if<stack::DecodedFrame>(&d)) {
@@ -396,7 +416,9 @@ void Run::finish() {
 
 // expect.model: the run's capture against the kernel's timer model, with the parameters
 // read back from this namespace, the client's socket options and its TCP_INFO before loss.
-void Run::check_model() {
+// What the model check needs that the run knows (the namespace's sysctls as they are
+// now, the client's socket options, TCP_INFO before the first loss, the outcome).
+ModelRunInputs Run::model_inputs() const {
   const ModelExpectation& m = *s_.expect.model;
   ModelRunInputs in;
   in.model = to_model_kind(m.kind);
@@ -423,8 +445,12 @@ void Run::check_model() {
   if (s_.client) in.client_port = s_.client->local_port;
   in.tolerance = m.tolerance;
   if (m.events) in.expected_events = static_cast<int>(*m.events);
+  return in;
+}
+
+void Run::check_model() {
   try {
-    facts_.model_diff = diff_run(o_.out_dir / "capture.pcap", in);
+    facts_.model_diff = diff_run(o_.out_dir / "capture.pcap", model_inputs());
   } catch (const std::exception& e) {
     facts_.model_error = e.what();
   }

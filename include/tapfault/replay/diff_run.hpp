@@ -41,6 +41,9 @@ struct ModelRunInputs {
   std::string capture_name;
 };
 
+// The diff's options for these inputs (what diff_run() uses).
+DiffOptions diff_options(const ModelRunInputs& inputs);
+
 // Throws CaptureError (the capture cannot be read) and ModelInputError (a sysctl or
 // socket option out of range).
 DiffResult diff_run(const std::filesystem::path& pcap, const ModelRunInputs& inputs);
