@@ -9,7 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <sched.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -141,41 +145,88 @@ void write_json(const std::string& path, const json& j) {
 
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
-// Rounds alternate between the two peers, one connection each, so that a burst of load
+// Where the client and the peers run. On this kind of machine a wake-up on another CPU costs
+// an inter-processor interrupt (tens of microseconds in a VM), so the round trip depends on
+// placement more than on either peer: both peers get the same three, side by side.
+struct Placement {
+  const char* name;
+  int client_cpu;  // -1: any CPU
+  int peer_cpu;    // tapfault's peer thread and the kernel server process
+};
+
+void pin(pid_t who, int cpu, const cpu_set_t& any) {
+  cpu_set_t set = any;
+  if (cpu >= 0) {
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+  }
+  if (::sched_setaffinity(who, sizeof set, &set) != 0)
+    throw std::runtime_error("sched_setaffinity(" + std::to_string(who) + ", CPU " + std::to_string(cpu) + "): " + std::strerror(errno));
+}
+
+// Rounds alternate between the two peers (one connection each), so that a burst of load
 // from elsewhere on the machine falls on both.
 int reaction(std::uint32_t mtu, int exchanges, int rounds, std::size_t message, const std::string& pcap_path,
              const std::string& json_path) {
+  cpu_set_t any;
+  ::sched_getaffinity(0, sizeof any, &any);
   Bench b(mtu, 0);
   json j = b.setup();
   j["message_bytes"] = message;
-  const int per_round = std::max(1, exchanges / rounds);
-  ReactionSamples tap_samples, kernel_samples, recorded_samples;
-  for (ReactionSamples* s : {&tap_samples, &kernel_samples, &recorded_samples}) {
-    s->wall_us.reserve(static_cast<std::size_t>(per_round * rounds));
-    s->rtt_us.reserve(static_cast<std::size_t>(per_round * rounds));
-  }
-  PeerCost cost;
-  for (int round = 0; round < rounds; ++round) {
-    const PeerSample before = b.peer->sample();
-    const auto start = std::chrono::steady_clock::now();
-    b.measure([&] { run_reaction(b.tapfault(kEchoPort), per_round, message, tap_samples); });
-    cost.add(before, b.peer->sample(), seconds_since(start));
-    b.measure([&] { run_reaction(b.kernel(kEchoPort), per_round, message, kernel_samples); });
-  }
-  const ReactionResult tap = summarize(tap_samples);
-  const ReactionResult kernel = summarize(kernel_samples);
-  j["exchanges"] = tap.exchanges;
   j["rounds"] = rounds;
-  j["tapfault"] = to_json(tap);
-  j["tapfault"]["peer"] = cost.to_json();
-  j["kernel"] = to_json(kernel);
-  std::optional<ReactionResult> recorded;
+  j["placements"] = json::array();
+  const int per_round = std::max(1, exchanges / rounds);
+  std::vector<Placement> placements = {{"unpinned (as a run)", -1, -1}, {"one CPU", 0, 0}};
+  if (CPU_COUNT(&any) >= 2) placements.push_back({"two CPUs", 0, 1});
+  auto place = [&](const Placement& p) {
+    pin(0, p.client_cpu, any);
+    b.peer->call([&] {
+      pin(0, p.peer_cpu, any);
+      return 0;
+    });
+    pin(b.server.pid(), p.peer_cpu, any);
+  };
+  std::printf("reaction: %d exchanges of %zu bytes per peer and placement, in %d rounds, MTU %u\n",
+              per_round * rounds, message, rounds, mtu);
+  std::printf("  %-22s %-28s %10s %10s %10s\n", "placement", "", "tapfault", "kernel", "ratio");
+  for (const Placement& p : placements) {
+    place(p);
+    ReactionSamples tap_samples, kernel_samples;
+    for (ReactionSamples* s : {&tap_samples, &kernel_samples}) {
+      s->wall_us.reserve(static_cast<std::size_t>(per_round * rounds));
+      s->rtt_us.reserve(static_cast<std::size_t>(per_round * rounds));
+    }
+    PeerCost cost;
+    for (int round = 0; round < rounds; ++round) {
+      const PeerSample before = b.peer->sample();
+      const auto start = std::chrono::steady_clock::now();
+      b.measure([&] { run_reaction(b.tapfault(kEchoPort), per_round, message, tap_samples); });
+      cost.add(before, b.peer->sample(), seconds_since(start));
+      b.measure([&] { run_reaction(b.kernel(kEchoPort), per_round, message, kernel_samples); });
+    }
+    const ReactionResult tap = summarize(tap_samples);
+    const ReactionResult kernel = summarize(kernel_samples);
+    json entry = {{"name", p.name}, {"client_cpu", p.client_cpu}, {"peer_cpu", p.peer_cpu},
+                  {"tapfault", to_json(tap)}, {"kernel", to_json(kernel)}};
+    entry["tapfault"]["peer"] = cost.to_json();
+    j["placements"].push_back(entry);
+    j["exchanges"] = tap.exchanges;
+    auto row = [&](const char* what, double t, double k) {
+      std::printf("  %-22s %-28s %10.1f %10.1f %10.2f\n", p.name, what, t, k, ratio(t, k));
+    };
+    row("tcpi_min_rtt (us)", tap.min_rtt_us, kernel.min_rtt_us);
+    row("median tcpi_rtt (us)", tap.median_rtt_us, kernel.median_rtt_us);
+    row("median exchange (us)", tap.wall_median_us, kernel.wall_median_us);
+    row("p99 exchange (us)", tap.wall_p99_us, kernel.wall_p99_us);
+  }
+  place(placements[0]);
   if (!pcap_path.empty()) {
     // As a run does it: the recorder's socket on the peer's loop, the pcap written there.
     b.peer.reset();
     tap::Recorder recorder(b.net.tap_network().name(), pcap_path);
     b.peer.emplace(b.net.tap_network().tap(), peer_config(mtu, 0), &recorder);
     PeerLoop::RecorderFigures figures;
+    ReactionSamples recorded_samples;
     try {
       for (int round = 0; round < rounds; ++round)
         b.measure([&] { run_reaction(b.tapfault(kEchoPort), per_round, message, recorded_samples); });
@@ -185,25 +236,16 @@ int reaction(std::uint32_t mtu, int exchanges, int rounds, std::size_t message, 
       throw;
     }
     b.peer.reset();  // the driver lets go of the recorder's socket before it closes
-    recorded = summarize(recorded_samples);
-    j["tapfault_recorded"] = to_json(*recorded);
+    const ReactionResult recorded = summarize(recorded_samples);
+    j["tapfault_recorded"] = to_json(recorded);
     j["tapfault_recorded"]["recorder"] = {{"frames", figures.stats.frames},
                                           {"missing_timestamps", figures.stats.missing_timestamps},
                                           {"kernel_drops", figures.kernel_drops}};
+    std::printf("  %-22s median tcpi_rtt %u us, median exchange %.1f us; %llu frames recorded, %llu without a kernel timestamp\n",
+                "unpinned, recording", recorded.median_rtt_us, recorded.wall_median_us,
+                static_cast<unsigned long long>(figures.stats.frames),
+                static_cast<unsigned long long>(figures.stats.missing_timestamps));
   }
-  std::printf("reaction: %d exchanges of %zu bytes in %d rounds per peer, MTU %u\n", tap.exchanges, message, rounds, mtu);
-  std::printf("  %-28s %10s %10s %10s\n", "", "tapfault", "kernel", "ratio");
-  auto row = [&](const char* what, double t, double k, double rec) {
-    std::printf("  %-28s %10.1f %10.1f %10.2f", what, t, k, ratio(t, k));
-    if (recorded) std::printf("   (recording a pcap: %.1f)", rec);
-    std::printf("\n");
-  };
-  const ReactionResult rec = recorded.value_or(ReactionResult{});
-  row("tcpi_min_rtt (us)", tap.min_rtt_us, kernel.min_rtt_us, rec.min_rtt_us);
-  row("tcpi_rtt at the end (us)", tap.srtt_us, kernel.srtt_us, rec.srtt_us);
-  row("median tcpi_rtt (us)", tap.median_rtt_us, kernel.median_rtt_us, rec.median_rtt_us);
-  row("median exchange (us)", tap.wall_median_us, kernel.wall_median_us, rec.wall_median_us);
-  row("p99 exchange (us)", tap.wall_p99_us, kernel.wall_p99_us, rec.wall_p99_us);
   write_json(json_path, j);
   return 0;
 }
@@ -341,6 +383,7 @@ int main(int argc, char** argv) {
   reaction_cmd->add_option("--message", message, "bytes per request and response")->capture_default_str();
   int rounds = 5;
   reaction_cmd->add_option("--rounds", rounds, "rounds per peer, alternating, one connection each")->capture_default_str();
+
   std::string pcap_path;
   reaction_cmd->add_option("--record", pcap_path, "also run tapfault's side with a recorder writing this pcap");
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs tapfault's build, test and runtime dependencies from Debian packages.
 # Does nothing (and needs no network) when every package is already there.
-# Usage: scripts/install-deps.sh [--test]   (--test adds the tools the test suite uses)
+# Usage: scripts/install-deps.sh [--test | --bench]   (--test adds the tools the test suite
+# uses; --bench what scripts/bench.sh needs: Google Benchmark, ethtool)
 set -euo pipefail
 
 pkgs=(
@@ -16,6 +17,9 @@ if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(tshark tcpdump socat curl clang-14 libclang-rt-14-dev)
   # tapfault plot's tests: the SVG rendered in headless Chromium, and checked by xmllint.
   pkgs+=(chromium libxml2-utils)
+fi
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(libbenchmark-dev ethtool)
 fi
 
 missing=()
