@@ -1,6 +1,7 @@
 // bench::PeerLoop: the peer's io_context on its own thread (see peer_loop.hpp).
 #include "peer_loop.hpp"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -28,6 +29,7 @@ PeerLoop::PeerLoop(tap::TapDevice& tap, stack::HostConfig config, tap::Recorder*
   driver_->start();
   schedule_event_drain();
   thread_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "tf-peer");  // what perf and top show
     auto guard = boost::asio::make_work_guard(io_);
     io_.run();
   });

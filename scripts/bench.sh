@@ -68,8 +68,13 @@ echo "== 5. micro"
   --benchmark_out="$OUT/micro.json" --benchmark_out_format=json
 elapsed=$(($(date +%s) - started))
 
-commit=$(git rev-parse --short HEAD)
-git diff --quiet HEAD -- stack tap replay bench include CMakeLists.txt || commit="$commit + uncommitted changes"
+# BENCH_COMMIT names the tree when it is not a git checkout (an exported snapshot).
+if [[ -n "${BENCH_COMMIT:-}" ]]; then
+  commit=$BENCH_COMMIT
+else
+  commit=$(git rev-parse --short HEAD)
+  git diff --quiet HEAD -- stack tap replay bench include CMakeLists.txt || commit="$commit + uncommitted changes"
+fi
 command="bash scripts/bench.sh"
 ((quick)) && command="$command --quick"
 "$net" report --dir "$OUT" --results "$results" --command "$command" --commit "$commit" \
