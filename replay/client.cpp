@@ -44,19 +44,6 @@ int socket_error(int fd) {
   return err;
 }
 
-const char* action_name(ClientAction::Kind k) {
-  switch (k) {
-    case ClientAction::Kind::kConnect: return "connect";
-    case ClientAction::Kind::kSend: return "send";
-    case ClientAction::Kind::kRecv: return "recv";
-    case ClientAction::Kind::kWait: return "wait";
-    case ClientAction::Kind::kWaitError: return "wait_error";
-    case ClientAction::Kind::kClose: return "close";
-    case ClientAction::Kind::kShutdown: return "shutdown";
-    case ClientAction::Kind::kConnectAgain: return "connect_again";
-  }
-  return "?";
-}
 
 }  // namespace
 
@@ -109,7 +96,7 @@ void Client::next() {
 void Client::record(const ClientAction& a, int err, std::uint64_t bytes, std::string detail) {
   ClientEvent e;
   e.at = elapsed();
-  e.action = timed_out_ ? "timeout" : action_name(a.kind);
+  e.action = timed_out_ ? "timeout" : to_string(a.kind);
   e.error = err;
   e.bytes = bytes;
   e.detail = std::move(detail);

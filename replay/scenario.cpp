@@ -173,6 +173,20 @@ const char* to_string(ModelExpectation::Kind k) {
   return "?";
 }
 
+const char* to_string(ClientAction::Kind k) {
+  switch (k) {
+    case ClientAction::Kind::kConnect: return "connect";
+    case ClientAction::Kind::kSend: return "send";
+    case ClientAction::Kind::kRecv: return "recv";
+    case ClientAction::Kind::kWait: return "wait";
+    case ClientAction::Kind::kWaitError: return "wait_error";
+    case ClientAction::Kind::kClose: return "close";
+    case ClientAction::Kind::kShutdown: return "shutdown";
+    case ClientAction::Kind::kConnectAgain: return "connect_again";
+  }
+  return "?";
+}
+
 const char* to_string(SocketTimer t) {
   switch (t) {
     case SocketTimer::kOff: return "off";

@@ -149,18 +149,21 @@ SocketOption parse_option(const Mapping::Entry& e) {
   return o;
 }
 
-const std::vector<std::string_view> kActionKeys = {"connect", "send",     "recv",     "wait",
-                                                   "wait_error", "close", "shutdown", "connect_again"};
+constexpr ClientAction::Kind kActionKinds[] = {
+    ClientAction::Kind::kConnect, ClientAction::Kind::kSend,  ClientAction::Kind::kRecv,
+    ClientAction::Kind::kWait,    ClientAction::Kind::kWaitError, ClientAction::Kind::kClose,
+    ClientAction::Kind::kShutdown, ClientAction::Kind::kConnectAgain};
+const std::vector<std::string_view> kActionKeys = [] {
+  std::vector<std::string_view> keys;
+  for (auto k : kActionKinds) keys.emplace_back(to_string(k));
+  return keys;
+}();
 const std::vector<std::string_view> kBareActions = {"connect", "close", "shutdown", "wait_error", "connect_again"};
 
+// `key` is one of kActionKeys.
 ClientAction::Kind action_kind(std::string_view key) {
-  if (key == "connect") return ClientAction::Kind::kConnect;
-  if (key == "send") return ClientAction::Kind::kSend;
-  if (key == "recv") return ClientAction::Kind::kRecv;
-  if (key == "wait") return ClientAction::Kind::kWait;
-  if (key == "wait_error") return ClientAction::Kind::kWaitError;
-  if (key == "close") return ClientAction::Kind::kClose;
-  if (key == "shutdown") return ClientAction::Kind::kShutdown;
+  for (auto k : kActionKinds)
+    if (key == to_string(k)) return k;
   return ClientAction::Kind::kConnectAgain;
 }
 
@@ -307,19 +310,6 @@ ClientAction parse_action(const Field& item) {
   return a;
 }
 
-const char* action_name(ClientAction::Kind k) {
-  switch (k) {
-    case ClientAction::Kind::kConnect: return "connect";
-    case ClientAction::Kind::kSend: return "send";
-    case ClientAction::Kind::kRecv: return "recv";
-    case ClientAction::Kind::kWait: return "wait";
-    case ClientAction::Kind::kWaitError: return "wait_error";
-    case ClientAction::Kind::kClose: return "close";
-    case ClientAction::Kind::kShutdown: return "shutdown";
-    case ClientAction::Kind::kConnectAgain: return "connect_again";
-  }
-  return "?";
-}
 
 // The client's one socket: connect first, nothing on it after close; `at` times only grow.
 void check_action_order(const std::vector<ClientAction>& actions, const std::vector<Field>& items) {
@@ -329,7 +319,7 @@ void check_action_order(const std::vector<ClientAction>& actions, const std::vec
   for (std::size_t i = 0; i < actions.size(); ++i) {
     const ClientAction& a = actions[i];
     const Field& item = items[i];
-    const std::string name = action_name(a.kind);
+    const std::string name = to_string(a.kind);
     const bool uses_socket = a.kind != ClientAction::Kind::kConnect && a.kind != ClientAction::Kind::kWait &&
                              a.kind != ClientAction::Kind::kConnectAgain;
     if (a.kind == ClientAction::Kind::kConnect && connected) {

@@ -233,6 +233,8 @@ struct ModelExpectation {
   int line = 0;
 };
 const char* to_string(ModelExpectation::Kind k);  // "rto", "syn", "persist", "keepalive"
+// The action's key in a scenario and its name in the timeline: "connect", "wait_error", ...
+const char* to_string(ClientAction::Kind k);
 
 // The kernel timer on the socket, as ss shows it in `timer:(...)`.
 enum class SocketTimer : std::uint8_t { kOff, kOn, kKeepalive, kTimewait, kPersist };
