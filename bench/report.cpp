@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -49,8 +50,13 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-std::string utc_now() {
+// When the figures were taken: reaction.json's modification time (else now).
+std::string utc_date(const fs::path& dir) {
   std::time_t t = std::time(nullptr);
+  std::error_code ec;
+  const auto written = fs::last_write_time(dir / "reaction.json", ec);
+  if (!ec)
+    t = std::chrono::system_clock::to_time_t(std::chrono::file_clock::to_sys(written));
   char buffer[64];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
   return buffer;
@@ -101,7 +107,7 @@ class Report {
     std::ostringstream h;
     h << "- command: `" << (o_.command.empty() ? "bash scripts/bench.sh" : o_.command) << "`\n";
     h << "- commit: `" << (o_.commit.empty() ? "unknown" : o_.commit) << "`\n";
-    h << "- date: " << utc_now() << (o_.elapsed.empty() ? "" : ", the whole run took " + o_.elapsed) << "\n";
+    h << "- date: " << utc_date(dir_) << (o_.elapsed.empty() ? "" : ", the whole run took " + o_.elapsed) << "\n";
     h << "- machine: " << ::sysconf(_SC_NPROCESSORS_ONLN) << " CPUs (nproc), " << cpu_model() << ", kernel " << u.release
       << (hz_ ? ", HZ=" + std::to_string(hz_) : "") << (o_.load.empty() ? "" : ", load average before the run " + o_.load)
       << "\n";
@@ -267,13 +273,15 @@ class Report {
            "and in brackets the diff's own deviation (how far outside the window; 0 inside). A timer of 64 jiffies or "
            "more sits on level 1 of the kernel's timer wheel (8-jiffy buckets): its window is 8 jiffies wide and where in "
            "it the timer fires depends on the jiffies counter's phase when it was armed, which the capture does not "
-           "show; so the distance from the start measures accuracy only for the level-0 timers (windows of 1-2 "
-           "jiffies).\n\n| event | window width (jiffies) |";
+           "show. A level-0 timer's window (after the first event) starts at its nominal time and is two jiffies wide; "
+           "the wheel fires it on the tick after it expires, so it lands a jiffy or two after the start (see RESULTS.md, "
+           "figure 4). What measures the recording itself is the last figure below: intervals between consecutive "
+           "retransmissions against a whole number of jiffies.\n\n| event | window width (jiffies) |";
     for (std::size_t i = 0; i < runs.size(); ++i) out << " run " << i + 1 << " |";
     out << "\n|---|---|";
     for (std::size_t i = 0; i < runs.size(); ++i) out << "---|";
     out << "\n";
-    std::vector<double> from_start, from_start_level0, from_tick_level0, outside, grid;
+    std::vector<double> from_start, from_start_level0, outside, grid;
     int inside = 0, events = 0, diff_ok = 0;
     std::vector<std::string> verdicts;
     // Rows by event name, in the first run's order.
@@ -285,7 +293,7 @@ class Report {
       const bool mismatch = m.contains("first_mismatch") && m["first_mismatch"].is_string() &&
                             !m["first_mismatch"].get<std::string>().empty();
       verdicts.push_back(runs[run].value("verdict", "?") + (mismatch ? " (" + m["first_mismatch"].get<std::string>() + ")" : ""));
-      std::optional<double> previous_seen, previous_nominal;
+      std::optional<double> previous_seen;
       for (const json& e : m["events"]) {
         const std::string kind = e.value("kind", "");
         if (kind != "TLP" && kind != "RTO") continue;
@@ -309,19 +317,11 @@ class Report {
         diff_ok += e.value("verdict", "") == "ok";
         // The kernel fires timers on ticks: consecutive retransmissions stamped by the kernel
         // are a whole number of jiffies apart, up to the timer softirq's latency.
-        const double nominal = e["nominal_s"].get<double>();
         if (previous_seen) {
           const double interval_ms = (e["observed_s"].get<double>() - *previous_seen) * 1000;
           grid.push_back(std::abs(interval_ms - std::round(interval_ms / jiffy_ms) * jiffy_ms));
         }
-        // The nominal time anchored on the event before, as the kernel re-arms from it.
-        const double anchored = previous_seen ? *previous_seen + (nominal - *previous_nominal) : nominal;
-        // A level-0 timer fires on the tick after its expiry (the wheel rounds up by one
-        // granule, kernel/time/timer.c calc_index()): nominal + one jiffy is the tick it fires on.
-        // The first event is left out: its origin is a packet, anywhere inside a jiffy.
-        if (width_j <= 2.5 && previous_seen) from_tick_level0.push_back((e["observed_s"].get<double>() - anchored) * 1000 - jiffy_ms);
         previous_seen = e["observed_s"].get<double>();
-        previous_nominal = nominal;
         const bool in = e["observed_s"].get<double>() >= lo && e["observed_s"].get<double>() <= hi;
         inside += in;
         from_start.push_back(dev_ms);
@@ -348,9 +348,6 @@ class Report {
     out << "\nOver all runs, from the window's start: median " << fmt(median(from_start), 2) << " ms, largest "
         << fmt(largest(from_start), 2) << " ms; level-0 timers only (" << from_start_level0.size() << "): median "
         << fmt(median(from_start_level0), 2) << " ms, largest " << fmt(largest(from_start_level0), 2)
-        << " ms; level-0 timers from the tick they are due on (nominal time anchored on the event before, plus the "
-           "wheel's one-jiffy rounding): median "
-        << fmt(median(from_tick_level0), 2) << " ms, largest " << fmt(largest(from_tick_level0), 2)
         << " ms. Outside the window: median " << fmt(median(outside), 2) << " ms, largest " << fmt(largest(outside), 2)
         << " ms. " << inside << " of " << events << " retransmissions inside their window, " << diff_ok
         << " ok by the diff (which allows 2 ms of capture slack). Intervals between consecutive retransmissions, against "
@@ -368,8 +365,6 @@ class Report {
                         "all", inside == events && events > 0});
     summary_.push_back({"4", "median distance from the window's start, level-0 timers", fmt(median(from_start_level0), 2) + " ms", "", "",
                         "< 1 ms", median(from_start_level0) < 1.0});
-    summary_.push_back({"4", "level-0 timers from their due tick (nominal + 1 jiffy), median / max",
-                        fmt(median(from_tick_level0) * 1000, 0) + " / " + fmt(largest(from_tick_level0) * 1000, 0) + " us", "", "", "", std::nullopt});
     summary_.push_back({"4", "retransmissions the diff calls ok (2 ms capture slack)", std::to_string(diff_ok) + " / " + std::to_string(events), "", "", "", std::nullopt});
     summary_.push_back({"4", "median distance from the window's start, all", fmt(median(from_start), 2) + " ms", "", "", "", std::nullopt});
     summary_.push_back({"4", "retransmission intervals off the jiffy grid, median / max", fmt(median(grid) * 1000, 0) + " / " + fmt(largest(grid) * 1000, 0) + " us", "", "", "", std::nullopt});
