@@ -1,8 +1,11 @@
-// Wire codec on libtins: decode frames into plain structs, encode the peer's frames.
+// Wire codec: decode frames into plain structs, encode the peer's frames.
 //
-// libtins parses the layers and serialises (computing checksums). It does not
-// verify checksums on input, so decode_frame() checks them on the raw bytes
-// (RFC 1071) before trusting a segment. libtins exceptions never leave this file.
+// Every frame's layer bounds are checked on the raw bytes first (precheck()). TCP
+// segments, nearly every frame of a run, are then read and written on the bytes
+// (codec_tcp.cpp); libtins parses and serialises the rest (ARP, NDP, ICMP, IPv4 with
+// options, IPv6 extension headers). libtins does not verify checksums on input, so
+// decode_frame() checks them on the raw bytes (RFC 1071) before trusting a segment.
+// libtins exceptions never leave this file.
 #include "tapfault/stack/codec.hpp"
 
 #include <tins/tins.h>
@@ -10,24 +13,18 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codec_tcp.hpp"
+#include "wire.hpp"
+
 namespace tapfault::stack {
 namespace {
+
+using wire::fold;
+using wire::sum16;
 
 constexpr std::size_t kEthHeader = 14;
 constexpr std::size_t kIcmpv4QuoteLimit = 576;   // RFC 1812 4.3.2.3: the error fits in 576 bytes
 constexpr std::size_t kIcmpv6QuoteLimit = 1280;  // RFC 4443 2.4(c): the error fits in the minimum MTU
-
-std::uint32_t sum16(std::span<const std::uint8_t> b, std::uint32_t acc = 0) {
-  std::size_t i = 0;
-  for (; i + 1 < b.size(); i += 2) acc += static_cast<std::uint32_t>(b[i] << 8 | b[i + 1]);
-  if (i < b.size()) acc += static_cast<std::uint32_t>(b[i] << 8);
-  return acc;
-}
-
-std::uint16_t fold(std::uint32_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return static_cast<std::uint16_t>(acc);
-}
 
 // Sum of the pseudo-header (RFC 9293 3.1 for IPv4, RFC 8200 8.1 for IPv6).
 std::uint32_t pseudo_header_sum(const IpAddress& src, const IpAddress& dst, std::uint8_t proto,
@@ -257,9 +254,10 @@ const char* layer_of(std::span<const std::uint8_t> f) {
 
 }  // namespace
 
-std::variant<DecodedFrame, DecodeError> decode_frame(std::span<const std::uint8_t> frame) {
-  if (frame.size() < kEthHeader) return DecodeError{"truncated.ethernet"};
-  if (const char* bad = precheck(frame)) return DecodeError{bad};
+namespace {
+
+// Every layer through libtins, once precheck() has passed.
+std::variant<DecodedFrame, DecodeError> decode_with_libtins(std::span<const std::uint8_t> frame) {
   try {
     Tins::EthernetII eth(frame.data(), static_cast<std::uint32_t>(frame.size()));
     DecodedFrame out;
@@ -286,32 +284,22 @@ std::variant<DecodedFrame, DecodeError> decode_frame(std::span<const std::uint8_
   }
 }
 
-namespace {
+}  // namespace
 
-void add_tcp_options(Tins::TCP& tcp, const TcpHeader& h) {
-  const TcpOptions& o = h.options;
-  // Linux's order (tcp_options_write()): MSS, SACK_PERM+TS, NOP, WSCALE; NOP NOP TS on data.
-  if (o.mss) tcp.mss(*o.mss);
-  if (o.sack_permitted && o.timestamp) {
-    tcp.sack_permitted();
-    tcp.timestamp(o.timestamp->value, o.timestamp->echo_reply);
-  } else {
-    if (o.sack_permitted) {
-      tcp.add_option(Tins::TCP::option(Tins::TCP::NOP));
-      tcp.add_option(Tins::TCP::option(Tins::TCP::NOP));
-      tcp.sack_permitted();
-    }
-    if (o.timestamp) {
-      tcp.add_option(Tins::TCP::option(Tins::TCP::NOP));
-      tcp.add_option(Tins::TCP::option(Tins::TCP::NOP));
-      tcp.timestamp(o.timestamp->value, o.timestamp->echo_reply);
-    }
-  }
-  if (o.window_scale) {
-    tcp.add_option(Tins::TCP::option(Tins::TCP::NOP));
-    tcp.winscale(*o.window_scale);
-  }
+std::variant<DecodedFrame, DecodeError> decode_frame(std::span<const std::uint8_t> frame) {
+  if (frame.size() < kEthHeader) return DecodeError{"truncated.ethernet"};
+  if (const char* bad = precheck(frame)) return DecodeError{bad};
+  if (auto segment = detail::decode_tcp_fast(frame)) return std::move(*segment);
+  return decode_with_libtins(frame);
 }
+
+std::variant<DecodedFrame, DecodeError> decode_frame_reference(std::span<const std::uint8_t> frame) {
+  if (frame.size() < kEthHeader) return DecodeError{"truncated.ethernet"};
+  if (const char* bad = precheck(frame)) return DecodeError{bad};
+  return decode_with_libtins(frame);
+}
+
+namespace {
 
 std::vector<std::uint8_t> serialize(Tins::PDU& pdu) {
   try {
@@ -322,29 +310,6 @@ std::vector<std::uint8_t> serialize(Tins::PDU& pdu) {
 }
 
 }  // namespace
-
-std::vector<std::uint8_t> encode_tcp(const LinkAddresses& link, const TcpSegmentOut& seg) {
-  Tins::TCP tcp(seg.tcp.dst_port, seg.tcp.src_port);
-  tcp.seq(seg.tcp.seq.value());
-  tcp.ack_seq(seg.tcp.ack.value());
-  tcp.flags(seg.tcp.flags);
-  tcp.window(seg.tcp.window);
-  add_tcp_options(tcp, seg.tcp);
-  if (!seg.payload.empty())
-    tcp.inner_pdu(Tins::RawPDU(seg.payload.data(), static_cast<std::uint32_t>(seg.payload.size())));
-  Tins::EthernetII eth(to_tins(link.dst), to_tins(link.src));
-  if (seg.src.is_v4()) {
-    Tins::IP ip(to_tins4(seg.dst), to_tins4(seg.src));
-    ip.ttl(64);
-    ip.flags(Tins::IP::DONT_FRAGMENT);
-    Tins::EthernetII pkt = eth / ip / tcp;
-    return serialize(pkt);
-  }
-  Tins::IPv6 ip(to_tins6(seg.dst), to_tins6(seg.src));
-  ip.hop_limit(64);
-  Tins::EthernetII pkt = eth / ip / tcp;
-  return serialize(pkt);
-}
 
 std::vector<std::uint8_t> encode_arp_reply(const LinkAddresses& link, const IpAddress& sender_ip,
                                            const IpAddress& target_ip) {

@@ -87,7 +87,10 @@ struct Host::Impl final : ConnectionContext {
   std::unordered_map<FlowKey, std::unique_ptr<TcpConnection>, FlowKeyHash> conns;
   std::vector<ConnectionSummary> finished;  // closed connections, in order of closing
   std::uint64_t accepted = 0;
+  // out[0, out_count) are the pending frames; the buffers after them are kept for reuse,
+  // so that a run in its steady state sends without allocating.
   std::vector<Frame> out;
+  std::size_t out_count = 0;
   std::vector<PeerEvent> events;
   std::vector<FaultChange> changes;  // reused scratch
   std::optional<std::size_t> window_owner;  // the window fault now in force
@@ -102,10 +105,25 @@ struct Host::Impl final : ConnectionContext {
   }
   LinkAddresses link() const { return {cfg.mac, kernel_mac.value_or(MacAddress{})}; }
 
-  void push(std::vector<std::uint8_t> frame) {
-    if (frame.empty()) return;
+  static constexpr std::size_t kSpareFrames = 1024;  // buffers kept beyond a burst
+
+  Frame& next_frame() {
+    if (out_count == out.size()) out.emplace_back();
+    return out[out_count];
+  }
+  // The frame next_frame() returned, once written (an empty one is not sent).
+  void commit_frame() {
+    if (out[out_count].empty()) return;
     ++stats.frames_out;
-    out.push_back(std::move(frame));
+    ++out_count;
+  }
+  void push(std::vector<std::uint8_t> frame) {
+    next_frame() = std::move(frame);
+    commit_frame();
+  }
+  void clear_output() {
+    out_count = 0;
+    if (out.size() > kSpareFrames) out.resize(kSpareFrames);
   }
 
   void drop(const std::string& reason) { ++stats.dropped[reason]; }
@@ -130,7 +148,8 @@ struct Host::Impl final : ConnectionContext {
       return;
     }
     (void)now;
-    push(encode_tcp(link(), seg));
+    encode_tcp(link(), seg, next_frame());
+    commit_frame();
   }
   void log(const TcpConnection& c, const char* kind, std::string detail, Instant now) override {
     record(now, kind, std::move(detail), &c);
@@ -351,7 +370,8 @@ struct Host::Impl final : ConnectionContext {
       rst.tcp.flags = tcp_flags::kRst | tcp_flags::kAck;
     }
     ++stats.resets_sent;
-    push(encode_tcp(link(), rst));
+    encode_tcp(link(), rst, next_frame());
+    commit_frame();
     PeerEvent e;
     e.at = now;
     e.kind = "rst";
@@ -464,14 +484,18 @@ std::optional<Instant> Host::next_deadline() const { return impl_->next_deadline
 
 std::vector<Frame> Host::take_output() {
   std::vector<Frame> out;
-  out.swap(impl_->out);
+  drain_output(out);
   return out;
 }
 
 void Host::drain_output(std::vector<Frame>& out) {
-  for (auto& f : impl_->out) out.push_back(std::move(f));
-  impl_->out.clear();
+  for (std::size_t i = 0; i < impl_->out_count; ++i) out.push_back(std::move(impl_->out[i]));
+  impl_->clear_output();
 }
+
+std::span<const Frame> Host::pending_output() const { return {impl_->out.data(), impl_->out_count}; }
+
+void Host::clear_output() { impl_->clear_output(); }
 
 std::vector<PeerEvent> Host::take_events() {
   std::vector<PeerEvent> ev;

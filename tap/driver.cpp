@@ -134,10 +134,9 @@ bool Driver::read_frames() {
   return false;
 }
 
+// The frames are written from the host's own buffers, which it reuses for the next ones.
 void Driver::write_output() {
-  output_.clear();
-  host_.drain_output(output_);
-  for (const stack::Frame& frame : output_) {
+  for (const stack::Frame& frame : host_.pending_output()) {
     if (tap_.write(frame) >= 0) {
       ++stats_.frames_written;
       continue;
@@ -150,7 +149,7 @@ void Driver::write_output() {
       break;
     }
   }
-  output_.clear();
+  host_.clear_output();
 }
 
 void Driver::rearm_timer() {

@@ -4,7 +4,8 @@
 // DecodeError whose `reason` names the layer ("malformed.ipv4", "checksum.tcp"),
 // which the host counts and drops. Encoders build complete frames with
 // checksums. Payload spans in decoded structs point into the caller's frame and
-// are valid only while it is.
+// are valid only while it is. TCP segments, the frames of the data path, are read
+// and written on the raw bytes without allocating; the other kinds go through libtins.
 #pragma once
 
 #include <cstdint>
@@ -103,6 +104,9 @@ struct DecodeError {
 };
 
 std::variant<DecodedFrame, DecodeError> decode_frame(std::span<const std::uint8_t> frame);
+// The same, with every layer parsed by libtins: the reference decode_frame()'s raw-bytes
+// path for TCP is tested against (same fields, same drop reasons).
+std::variant<DecodedFrame, DecodeError> decode_frame_reference(std::span<const std::uint8_t> frame);
 
 struct TcpSegmentOut {
   IpAddress src;
@@ -117,6 +121,8 @@ struct LinkAddresses {
 };
 
 std::vector<std::uint8_t> encode_tcp(const LinkAddresses& link, const TcpSegmentOut& seg);
+// The same frame written into `out` (resized to it): no allocation once `out` has the room.
+void encode_tcp(const LinkAddresses& link, const TcpSegmentOut& seg, std::vector<std::uint8_t>& out);
 std::vector<std::uint8_t> encode_arp_reply(const LinkAddresses& link, const IpAddress& sender_ip,
                                            const IpAddress& target_ip);
 std::vector<std::uint8_t> encode_neighbor_advert(const LinkAddresses& link, const IpAddress& src,

@@ -118,6 +118,11 @@ class Host {
   std::vector<Frame> take_output();
   // Appends pending frames to `out` (no allocation when `out` has room).
   void drain_output(std::vector<Frame>& out);
+  // The pending frames in place, oldest first, until clear_output() or the next call that
+  // sends; clear_output() keeps their buffers for the next frames. The allocation-free way
+  // to read the output (tap::Driver): the frames above move the buffers out.
+  std::span<const Frame> pending_output() const;
+  void clear_output();
 
   // Peer events since the last call (faults applied, state changes).
   std::vector<PeerEvent> take_events();

@@ -102,7 +102,6 @@ class Driver {
   std::optional<stack::Instant> armed_deadline_;
   std::uint64_t timer_generation_ = 0;  // a fired-but-superseded timer handler is ignored
   std::vector<std::uint8_t> read_buffer_;
-  std::vector<stack::Frame> output_;
   KernelFrameHook kernel_frame_hook_;
   FrameCallback recorded_hook_;
   ErrorHandler error_handler_;
