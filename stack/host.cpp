@@ -13,6 +13,7 @@
 #include "reassembly.hpp"
 #include "tapfault/stack/codec.hpp"
 #include "tcp_connection.hpp"
+#include "timer_index.hpp"
 
 namespace tapfault::stack {
 namespace {
@@ -85,6 +86,9 @@ struct Host::Impl final : ConnectionContext {
   HostStats stats;
   std::optional<MacAddress> kernel_mac;
   std::unordered_map<FlowKey, std::unique_ptr<TcpConnection>, FlowKeyHash> conns;
+  TimerIndex timers;                        // the connections with a deadline, soonest first
+  std::vector<TcpConnection*> due_scratch;  // poll(): reused
+  std::vector<FlowKey> due_keys;            // poll(): reused
   std::vector<ConnectionSummary> finished;  // closed connections, in order of closing
   std::uint64_t accepted = 0;
   // out[0, out_count) are the pending frames; the buffers after them are kept for reuse,
@@ -171,6 +175,7 @@ struct Host::Impl final : ConnectionContext {
     occ.now = now;
     observe(occ, &c);
   }
+  void on_deadline(TcpConnection& c) override { timers.update(c); }
 
   // --- faults --------------------------------------------------------------
   bool output_silenced(std::uint64_t conn) const {
@@ -384,6 +389,7 @@ struct Host::Impl final : ConnectionContext {
     auto it = conns.find(key);
     if (it == conns.end()) return;
     finished.push_back(it->second->summary());
+    timers.remove(*it->second);
     conns.erase(it);
   }
 
@@ -451,12 +457,11 @@ struct Host::Impl final : ConnectionContext {
     FaultOccurrence occ;
     occ.now = now;
     observe(occ, nullptr);
-    std::vector<FlowKey> due;
-    for (auto& [key, c] : conns) {
-      auto d = c->deadline();
-      if (d && *d <= now) due.push_back(key);
-    }
-    for (const auto& key : due) {
+    due_scratch.clear();
+    timers.due(now, due_scratch);
+    due_keys.clear();
+    for (const TcpConnection* c : due_scratch) due_keys.push_back(c->key());
+    for (const auto& key : due_keys) {
       auto it = conns.find(key);
       if (it == conns.end()) continue;
       it->second->on_timer(now, *this);
@@ -466,10 +471,8 @@ struct Host::Impl final : ConnectionContext {
 
   std::optional<Instant> next_deadline() const {
     std::optional<Instant> best = faults.next_deadline();
-    for (const auto& [key, c] : conns) {
-      auto d = c->deadline();
-      if (d && (!best || *d < *best)) best = d;
-    }
+    std::optional<Instant> d = timers.earliest();
+    if (d && (!best || *d < *best)) best = d;
     return best;
   }
 };

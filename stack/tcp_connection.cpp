@@ -95,7 +95,7 @@ void TcpConnection::on_syn(const DecodedTcp& syn, Instant now, ConnectionContext
   snd_wl1_ = syn.tcp.seq;
   send_syn_ack(now, ctx);
   snd_nxt_ = iss_ + 1;
-  arm_retransmit(now);
+  arm_retransmit(now, ctx);
 }
 
 void TcpConnection::send_syn_ack(Instant now, ConnectionContext& ctx) {
@@ -192,7 +192,7 @@ void TcpConnection::process_ack(const DecodedTcp& seg, Instant now, ConnectionCo
     snd_wnd_ = static_cast<std::uint32_t>(h.window) << snd_wscale_;
     snd_wl1_ = h.seq;
     snd_wl2_ = h.ack;
-    rto_deadline_.reset();
+    stop_retransmit(ctx);
     retransmits_ = 0;
     rto_ = cfg_.retransmit_timeout;
     enter(TcpState::kEstablished, now, ctx);
@@ -215,8 +215,8 @@ void TcpConnection::process_ack(const DecodedTcp& seg, Instant now, ConnectionCo
     snd_una_ = h.ack;
     retransmits_ = 0;
     rto_ = cfg_.retransmit_timeout;
-    rto_deadline_.reset();
-    if (in_flight() > 0) arm_retransmit(now);
+    if (in_flight() > 0) arm_retransmit(now, ctx);
+    else stop_retransmit(ctx);
     if (fin_acked) {
       if (state_ == TcpState::kFinWait1) enter(TcpState::kFinWait2, now, ctx);
       else if (state_ == TcpState::kClosing) enter(TcpState::kTimeWait, now, ctx);
@@ -327,7 +327,7 @@ void TcpConnection::send_pending(Instant now, ConnectionContext& ctx) {
     if (state_ == TcpState::kEstablished) enter(TcpState::kFinWait1, now, ctx);
     if (state_ == TcpState::kCloseWait) enter(TcpState::kLastAck, now, ctx);
   }
-  if (!rto_deadline_ && (in_flight() > 0 || unsent_bytes() > 0)) arm_retransmit(now);
+  if (!rto_deadline_ && (in_flight() > 0 || unsent_bytes() > 0)) arm_retransmit(now, ctx);
 }
 
 void TcpConnection::send_segment(SeqNum seq, std::uint8_t flags, std::span<const std::uint8_t> payload,
@@ -370,7 +370,22 @@ void TcpConnection::set_window_override(std::optional<std::uint32_t> window_byte
   ignore_probes_ = window_bytes && ignore_probes;
 }
 
-void TcpConnection::arm_retransmit(Instant now) { rto_deadline_ = now + rto_; }
+void TcpConnection::arm_retransmit(Instant now, ConnectionContext& ctx) {
+  rto_deadline_ = now + rto_;
+  ctx.on_deadline(*this);
+}
+
+void TcpConnection::stop_retransmit(ConnectionContext& ctx) {
+  if (!rto_deadline_) return;
+  rto_deadline_.reset();
+  ctx.on_deadline(*this);
+}
+
+void TcpConnection::set_time_wait(std::optional<Instant> until, ConnectionContext& ctx) {
+  if (time_wait_deadline_ == until) return;
+  time_wait_deadline_ = until;
+  ctx.on_deadline(*this);
+}
 
 std::optional<Instant> TcpConnection::deadline() const {
   if (time_wait_deadline_) return time_wait_deadline_;
@@ -379,12 +394,12 @@ std::optional<Instant> TcpConnection::deadline() const {
 
 void TcpConnection::on_timer(Instant now, ConnectionContext& ctx) {
   if (time_wait_deadline_ && now >= *time_wait_deadline_) {
-    time_wait_deadline_.reset();
+    set_time_wait(std::nullopt, ctx);
     enter(TcpState::kClosed, now, ctx);
     return;
   }
   if (!rto_deadline_ || now < *rto_deadline_) return;
-  rto_deadline_.reset();
+  stop_retransmit(ctx);
   if (in_flight() == 0 && unsent_bytes() == 0) return;
   if (++retransmits_ > cfg_.max_retransmits) {
     ctx.log(*this, "abort", "peer gave up retransmitting", now);
@@ -403,7 +418,7 @@ void TcpConnection::on_timer(Instant now, ConnectionContext& ctx) {
     snd_nxt_ = snd_una_;
     send_pending(now, ctx);
   }
-  arm_retransmit(now);
+  arm_retransmit(now, ctx);
 }
 
 void TcpConnection::enter(TcpState s, Instant now, ConnectionContext& ctx) {
@@ -411,12 +426,12 @@ void TcpConnection::enter(TcpState s, Instant now, ConnectionContext& ctx) {
   TcpState from = state_;
   state_ = s;
   if (s == TcpState::kTimeWait) {
-    rto_deadline_.reset();
-    time_wait_deadline_ = now + kTimeWait;
+    stop_retransmit(ctx);
+    set_time_wait(now + kTimeWait, ctx);
   }
   if (s == TcpState::kClosed) {
-    rto_deadline_.reset();
-    time_wait_deadline_.reset();
+    stop_retransmit(ctx);
+    set_time_wait(std::nullopt, ctx);
   }
   ctx.on_state(*this, from, now);
 }

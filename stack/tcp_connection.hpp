@@ -27,10 +27,14 @@ class ConnectionContext {
   // In-order bytes were delivered to the peer app (the on_rx_bytes triggers look here),
   // before the ACK for them is sent.
   virtual void on_delivered(TcpConnection& c, Instant now) = 0;
+  // c.deadline() changed (every change is reported, so the host's index of deadlines
+  // never scans the connections).
+  virtual void on_deadline(TcpConnection& c) = 0;
 };
 
 class TcpConnection {
  public:
+  // `app` and `cfg` are the host's and must outlive the connection.
   TcpConnection(std::uint64_t id, FlowKey key, const ListenerConfig& app, const HostConfig& cfg,
                 SeqNum iss, std::uint32_t ts_offset);
 
@@ -39,6 +43,8 @@ class TcpConnection {
   void on_segment(const DecodedTcp& seg, Instant now, ConnectionContext& ctx);
   void on_timer(Instant now, ConnectionContext& ctx);
   std::optional<Instant> deadline() const;
+  // The host's bookkeeping: where its timer index keeps this connection (timer_index.hpp).
+  std::size_t& timer_slot() { return timer_slot_; }
 
   // Fault hooks.
   void set_window_override(std::optional<std::uint32_t> window_bytes, bool ignore_probes);
@@ -79,12 +85,15 @@ class TcpConnection {
   void send_syn_ack(Instant now, ConnectionContext& ctx);
   void queue_fin();
   void enter(TcpState s, Instant now, ConnectionContext& ctx);
-  void arm_retransmit(Instant now);
+  // Every change of a deadline goes through these three, which tell the context.
+  void arm_retransmit(Instant now, ConnectionContext& ctx);
+  void stop_retransmit(ConnectionContext& ctx);
+  void set_time_wait(std::optional<Instant> until, ConnectionContext& ctx);
   std::uint32_t tsval(Instant now) const;
 
   std::uint64_t id_;
   FlowKey key_;
-  ListenerConfig app_;
+  const ListenerConfig& app_;  // the host's (HostConfig::listeners), not a copy per connection
   const HostConfig& cfg_;
   TcpState state_ = TcpState::kSynReceived;
 
@@ -120,6 +129,7 @@ class TcpConnection {
   Duration rto_{};
   int retransmits_ = 0;
   std::optional<Instant> time_wait_deadline_;
+  std::size_t timer_slot_ = static_cast<std::size_t>(-1);
 
   std::uint64_t data_segments_in_ = 0;
   std::uint64_t bytes_received_ = 0;
