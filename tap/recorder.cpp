@@ -1,4 +1,4 @@
-// tap::Recorder: AF_PACKET capture on the TAP, written with libpcap (nanosecond pcap).
+// tap::Recorder: AF_PACKET capture on the TAP, into a nanosecond pcap (tap/pcap_writer.cpp).
 //
 // Read first: packet(7) for sll_pkttype and PACKET_STATISTICS, socket(7) for
 // SO_TIMESTAMPNS. The socket is created with protocol 0 (it receives nothing) and only
@@ -9,7 +9,6 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <pcap/pcap.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include <ctime>
 #include <system_error>
 
+#include "pcap_writer.hpp"
 #include "tapfault/tap/errors.hpp"
 
 namespace tapfault::tap {
@@ -96,16 +96,8 @@ Recorder::Recorder(std::string ifname, std::filesystem::path pcap_path)
   fd_ = open_packet_socket(ifname_);
   try {
     configure_and_bind(fd_, ifname_);
-    pcap_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, static_cast<int>(kSnapLength),
-                                                 PCAP_TSTAMP_PRECISION_NANO);
-    if (pcap_ == nullptr) throw SetupError("cannot create a pcap writer: out of memory");
-    dumper_ = pcap_dump_open(pcap_, pcap_path_.c_str());
-    if (dumper_ == nullptr) {
-      throw SetupError("cannot create pcap file " + pcap_path_.string() + ": " +
-                       pcap_geterr(pcap_));
-    }
+    writer_ = std::make_unique<PcapWriter>(pcap_path_, static_cast<std::uint32_t>(kSnapLength));
   } catch (...) {
-    if (pcap_ != nullptr) pcap_close(pcap_);
     ::close(fd_);
     throw;
   }
@@ -160,13 +152,7 @@ void Recorder::record(std::size_t captured, std::size_t length, bool outgoing,
   ++stats_.frames;
   if (outgoing) ++stats_.outgoing;
   if (captured < length) ++stats_.truncated;
-  pcap_pkthdr header{};
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kernel_time);
-  header.ts.tv_sec = seconds.count();
-  header.ts.tv_usec = (kernel_time - seconds).count();  // nanoseconds in a nanosecond pcap
-  header.caplen = static_cast<bpf_u_int32>(captured);
-  header.len = static_cast<bpf_u_int32>(length);
-  pcap_dump(reinterpret_cast<u_char*>(dumper_), &header, buffer_.data());
+  writer_->append(kernel_time, std::span(buffer_.data(), captured), length);
   if (callback) {
     callback(RecordedFrame{kernel_time, outgoing, std::span(buffer_.data(), captured),
                            stats_.frames, length});
@@ -174,10 +160,7 @@ void Recorder::record(std::size_t captured, std::size_t length, bool outgoing,
 }
 
 void Recorder::flush() {
-  if (dumper_ != nullptr && pcap_dump_flush(dumper_) != 0) {
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot write pcap file " + pcap_path_.string());
-  }
+  if (writer_) writer_->flush();
 }
 
 std::uint64_t Recorder::kernel_drops() {
@@ -200,14 +183,11 @@ void Recorder::close() {
       self.kernel_drops();
       ::close(self.fd_);
       self.fd_ = -1;
-      if (self.dumper_ != nullptr) pcap_dump_close(self.dumper_);
-      self.dumper_ = nullptr;
-      if (self.pcap_ != nullptr) pcap_close(self.pcap_);
-      self.pcap_ = nullptr;
+      self.writer_.reset();  // writes what is left if close() below did not get to it
     }
   } release{*this};
   drain();
-  flush();
+  writer_->close();
 }
 
 }  // namespace tapfault::tap

@@ -6,20 +6,22 @@
 // kernel saw them. Timestamps come from SO_TIMESTAMPNS (CLOCK_REALTIME, taken by the
 // kernel when the frame passed the tap point), not from when we read the socket. Open
 // the Recorder before the link comes up (Network's BeforeLinkUp hook) to miss nothing.
+// The pcap file is written by a thread of its own (tap/pcap_writer.hpp): records reach the
+// file at flush(), when 1 MiB has gathered, and at close().
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
-struct pcap;
-struct pcap_dumper;
-
 namespace tapfault::tap {
+
+class PcapWriter;
 
 struct RecordedFrame {
   std::chrono::nanoseconds kernel_time{};  // CLOCK_REALTIME since the epoch, from the kernel
@@ -59,8 +61,11 @@ class Recorder {
   // std::system_error on a socket error other than EAGAIN/EINTR/ENETDOWN.
   std::size_t drain(const FrameCallback& callback = {});
 
+  // Hands the records so far to the pcap writer, which writes them at once (the runner
+  // calls it every 100 ms, so that a killed run leaves a pcap readable up to then).
   void flush();
-  // Drains what is left, flushes and closes the pcap and the socket. Idempotent.
+  // Drains what is left, writes and closes the pcap (waiting for the writer) and the
+  // socket. Idempotent.
   void close();
 
   // The kernel's count of frames it dropped because our socket buffer was full
@@ -76,8 +81,7 @@ class Recorder {
   std::string ifname_;
   std::filesystem::path pcap_path_;
   int fd_ = -1;
-  pcap* pcap_ = nullptr;
-  pcap_dumper* dumper_ = nullptr;
+  std::unique_ptr<PcapWriter> writer_;
   std::vector<std::uint8_t> buffer_;
   std::vector<std::uint8_t> control_;
   RecorderStats stats_;
