@@ -88,11 +88,40 @@ bool find_timestamp(msghdr& message, std::chrono::nanoseconds& out) {
 
 }  // namespace
 
+// Up to kFrames frames per recvmmsg(), each into a slot of kSnapLength bytes. The slots are
+// allocated uninitialised, so only the pages frames have filled count against the process
+// (a few KiB per slot at MTU 1500).
+struct Recorder::Batch {
+  static constexpr std::size_t kFrames = 32;
+  static constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(timespec)) * 4;
+
+  Batch() : slots(new std::uint8_t[kFrames * kSnapLength]) {}
+
+  // Points every message at its slot again (recvmmsg() overwrites the lengths).
+  void reset() {
+    for (std::size_t i = 0; i < kFrames; ++i) {
+      chunks[i] = {slots.get() + i * kSnapLength, kSnapLength};
+      from[i] = {};
+      messages[i] = {};
+      msghdr& m = messages[i].msg_hdr;
+      m.msg_name = &from[i];
+      m.msg_namelen = sizeof from[i];
+      m.msg_iov = &chunks[i];
+      m.msg_iovlen = 1;
+      m.msg_control = control[i];
+      m.msg_controllen = kControlBytes;
+    }
+  }
+
+  std::unique_ptr<std::uint8_t[]> slots;
+  iovec chunks[kFrames];
+  sockaddr_ll from[kFrames];
+  alignas(cmsghdr) std::uint8_t control[kFrames][kControlBytes];
+  mmsghdr messages[kFrames];
+};
+
 Recorder::Recorder(std::string ifname, std::filesystem::path pcap_path)
-    : ifname_(std::move(ifname)),
-      pcap_path_(std::move(pcap_path)),
-      buffer_(kSnapLength),
-      control_(CMSG_SPACE(sizeof(timespec)) * 4) {
+    : ifname_(std::move(ifname)), pcap_path_(std::move(pcap_path)), batch_(std::make_unique<Batch>()) {
   fd_ = open_packet_socket(ifname_);
   try {
     configure_and_bind(fd_, ifname_);
@@ -113,19 +142,12 @@ Recorder::~Recorder() {
 
 std::size_t Recorder::drain(const FrameCallback& callback) {
   std::size_t frames = 0;
+  Batch& b = *batch_;
   while (fd_ >= 0) {
-    sockaddr_ll from{};
-    iovec chunk{buffer_.data(), buffer_.size()};
-    msghdr message{};
-    message.msg_name = &from;
-    message.msg_namelen = sizeof from;
-    message.msg_iov = &chunk;
-    message.msg_iovlen = 1;
-    message.msg_control = control_.data();
-    message.msg_controllen = control_.size();
-    // With MSG_TRUNC a packet socket returns the frame's real length.
-    const ssize_t length = ::recvmsg(fd_, &message, MSG_TRUNC);
-    if (length < 0) {
+    b.reset();
+    // With MSG_TRUNC a packet socket gives each frame's real length.
+    const int received = ::recvmmsg(fd_, b.messages, Batch::kFrames, MSG_TRUNC, nullptr);
+    if (received < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       if (errno == ENETDOWN) {  // the link went down; the socket resumes at link up
@@ -134,29 +156,28 @@ std::size_t Recorder::drain(const FrameCallback& callback) {
       }
       throw std::system_error(errno, std::generic_category(), "recording " + ifname_);
     }
-    std::chrono::nanoseconds kernel_time{};
-    if (!find_timestamp(message, kernel_time)) {
-      ++stats_.missing_timestamps;
-      kernel_time = realtime_now();
+    for (int i = 0; i < received; ++i) {
+      std::chrono::nanoseconds kernel_time{};
+      if (!find_timestamp(b.messages[i].msg_hdr, kernel_time)) {
+        ++stats_.missing_timestamps;
+        kernel_time = realtime_now();
+      }
+      const std::size_t wire_length = b.messages[i].msg_len;
+      record({b.slots.get() + i * kSnapLength, std::min(wire_length, kSnapLength)}, wire_length,
+             b.from[i].sll_pkttype == PACKET_OUTGOING, kernel_time, callback);
     }
-    const auto wire_length = static_cast<std::size_t>(length);
-    record(std::min(wire_length, buffer_.size()), wire_length,
-           from.sll_pkttype == PACKET_OUTGOING, kernel_time, callback);
-    ++frames;
+    frames += static_cast<std::size_t>(received);
   }
   return frames;
 }
 
-void Recorder::record(std::size_t captured, std::size_t length, bool outgoing,
+void Recorder::record(std::span<const std::uint8_t> captured, std::size_t length, bool outgoing,
                       std::chrono::nanoseconds kernel_time, const FrameCallback& callback) {
   ++stats_.frames;
   if (outgoing) ++stats_.outgoing;
-  if (captured < length) ++stats_.truncated;
-  writer_->append(kernel_time, std::span(buffer_.data(), captured), length);
-  if (callback) {
-    callback(RecordedFrame{kernel_time, outgoing, std::span(buffer_.data(), captured),
-                           stats_.frames, length});
-  }
+  if (captured.size() < length) ++stats_.truncated;
+  writer_->append(kernel_time, captured, length);
+  if (callback) callback(RecordedFrame{kernel_time, outgoing, captured, stats_.frames, length});
 }
 
 void Recorder::flush() {

@@ -74,16 +74,15 @@ class Recorder {
   const RecorderStats& stats() const { return stats_; }
 
  private:
-  bool read_one(const FrameCallback& callback);
-  void record(std::size_t captured, std::size_t length, bool outgoing,
+  void record(std::span<const std::uint8_t> captured, std::size_t length, bool outgoing,
               std::chrono::nanoseconds kernel_time, const FrameCallback& callback);
 
   std::string ifname_;
   std::filesystem::path pcap_path_;
   int fd_ = -1;
   std::unique_ptr<PcapWriter> writer_;
-  std::vector<std::uint8_t> buffer_;
-  std::vector<std::uint8_t> control_;
+  struct Batch;  // recvmmsg()'s buffers (recorder.cpp)
+  std::unique_ptr<Batch> batch_;
   RecorderStats stats_;
   std::uint64_t kernel_drops_ = 0;
 };
