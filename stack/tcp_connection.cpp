@@ -114,6 +114,7 @@ void TcpConnection::send_syn_ack(Instant now, ConnectionContext& ctx) {
   if (ts_ok_) out.tcp.options.timestamp = TcpTimestamp{tsval(now), ts_recent_};
   if (syn_options_.window_scale) out.tcp.options.window_scale = rcv_wscale_;
   ctx.emit(*this, out, now);
+  rcv_acked_ = rcv_nxt_;
 }
 
 bool TcpConnection::acceptable(const DecodedTcp& seg) const {
@@ -162,16 +163,29 @@ void TcpConnection::on_segment(const DecodedTcp& seg, Instant now, ConnectionCon
   if (ts_ok_ && h.options.timestamp && h.seq.before_eq(rcv_nxt_)) ts_recent_ = h.options.timestamp->value;
   process_ack(seg, now, ctx);
   if (closed()) return;
-  bool need_ack = process_data(seg, now, ctx);
+  bool in_order = false;
+  bool need_ack = process_data(seg, now, ctx, in_order);
   if (closed()) return;  // a fault fired on the delivered bytes and reset the connection
   if (h.has(tcp_flags::kFin) && h.seq + static_cast<std::uint32_t>(seg.payload.size()) == rcv_nxt_) {
     process_fin(now, ctx);
     need_ack = true;
+    in_order = false;  // a FIN is acknowledged at once
   }
   app_after_input();
   SeqNum before = snd_nxt_;
   send_pending(now, ctx);
-  if (need_ack && snd_nxt_ == before) send_ack(now, ctx);
+  if (!need_ack || snd_nxt_ != before) return;  // data went out, carrying the ACK
+  if (in_order) ack_data(now, ctx);
+  else send_ack(now, ctx);
+}
+
+void TcpConnection::ack_data(Instant now, ConnectionContext& ctx) {
+  // tcp_ack_snd_check(): more than one full-sized segment unacknowledged is ACKed at once.
+  if (!cfg_.delayed_ack || static_cast<std::uint32_t>(rcv_nxt_ - rcv_acked_) > rcv_mss_) {
+    send_ack(now, ctx);
+    return;
+  }
+  if (!delayed_ack_deadline_) set_delayed_ack(now + *cfg_.delayed_ack, ctx);
 }
 
 void TcpConnection::process_ack(const DecodedTcp& seg, Instant now, ConnectionContext& ctx) {
@@ -231,8 +245,10 @@ void TcpConnection::process_ack(const DecodedTcp& seg, Instant now, ConnectionCo
   }
 }
 
-bool TcpConnection::process_data(const DecodedTcp& seg, Instant now, ConnectionContext& ctx) {
+bool TcpConnection::process_data(const DecodedTcp& seg, Instant now, ConnectionContext& ctx,
+                                 bool& in_order) {
   if (seg.payload.empty()) return false;
+  rcv_mss_ = std::max(rcv_mss_, static_cast<std::uint32_t>(seg.payload.size()));
   if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 &&
       state_ != TcpState::kFinWait2)
     return true;  // data after the kernel's FIN: ACK it, ignore it
@@ -243,6 +259,7 @@ bool TcpConnection::process_data(const DecodedTcp& seg, Instant now, ConnectionC
   std::size_t take = std::min<std::size_t>(seg.payload.size() - skip, usable_window());
   deliver(seg.payload.subspan(skip, take));
   rcv_nxt_ += static_cast<std::uint32_t>(take);
+  in_order = take > 0;
   ctx.on_delivered(*this, now);
   return true;
 }
@@ -347,6 +364,8 @@ void TcpConnection::send_segment(SeqNum seq, std::uint8_t flags, std::span<const
   if (ts_ok_) out.tcp.options.timestamp = TcpTimestamp{tsval(now), ts_recent_};
   out.payload = payload;
   ctx.emit(*this, out, now);
+  rcv_acked_ = rcv_nxt_;  // every segment carries the ACK
+  set_delayed_ack(std::nullopt, ctx);
 }
 
 void TcpConnection::send_ack(Instant now, ConnectionContext& ctx) {
@@ -387,9 +406,16 @@ void TcpConnection::set_time_wait(std::optional<Instant> until, ConnectionContex
   ctx.on_deadline(*this);
 }
 
+void TcpConnection::set_delayed_ack(std::optional<Instant> at, ConnectionContext& ctx) {
+  if (delayed_ack_deadline_ == at) return;
+  delayed_ack_deadline_ = at;
+  ctx.on_deadline(*this);
+}
+
 std::optional<Instant> TcpConnection::deadline() const {
   if (time_wait_deadline_) return time_wait_deadline_;
-  return rto_deadline_;
+  if (rto_deadline_ && delayed_ack_deadline_) return std::min(*rto_deadline_, *delayed_ack_deadline_);
+  return rto_deadline_ ? rto_deadline_ : delayed_ack_deadline_;
 }
 
 void TcpConnection::on_timer(Instant now, ConnectionContext& ctx) {
@@ -397,6 +423,10 @@ void TcpConnection::on_timer(Instant now, ConnectionContext& ctx) {
     set_time_wait(std::nullopt, ctx);
     enter(TcpState::kClosed, now, ctx);
     return;
+  }
+  if (delayed_ack_deadline_ && now >= *delayed_ack_deadline_) {
+    set_delayed_ack(std::nullopt, ctx);
+    send_ack(now, ctx);
   }
   if (!rto_deadline_ || now < *rto_deadline_) return;
   stop_retransmit(ctx);
@@ -427,10 +457,12 @@ void TcpConnection::enter(TcpState s, Instant now, ConnectionContext& ctx) {
   state_ = s;
   if (s == TcpState::kTimeWait) {
     stop_retransmit(ctx);
+    set_delayed_ack(std::nullopt, ctx);
     set_time_wait(now + kTimeWait, ctx);
   }
   if (s == TcpState::kClosed) {
     stop_retransmit(ctx);
+    set_delayed_ack(std::nullopt, ctx);
     set_time_wait(std::nullopt, ctx);
   }
   ctx.on_state(*this, from, now);

@@ -73,7 +73,8 @@ class TcpConnection {
   bool acceptable(const DecodedTcp& seg) const;
 
   void process_ack(const DecodedTcp& seg, Instant now, ConnectionContext& ctx);
-  bool process_data(const DecodedTcp& seg, Instant now, ConnectionContext& ctx);
+  // Whether the segment needs an ACK; `in_order` tells that it delivered new bytes.
+  bool process_data(const DecodedTcp& seg, Instant now, ConnectionContext& ctx, bool& in_order);
   void process_fin(Instant now, ConnectionContext& ctx);
   void deliver(std::span<const std::uint8_t> data);
   void app_after_input();
@@ -82,13 +83,16 @@ class TcpConnection {
   void send_segment(SeqNum seq, std::uint8_t flags, std::span<const std::uint8_t> payload,
                     Instant now, ConnectionContext& ctx);
   void send_ack(Instant now, ConnectionContext& ctx);
+  // The ACK for in-order data: at once, or delayed when HostConfig::delayed_ack allows.
+  void ack_data(Instant now, ConnectionContext& ctx);
   void send_syn_ack(Instant now, ConnectionContext& ctx);
   void queue_fin();
   void enter(TcpState s, Instant now, ConnectionContext& ctx);
-  // Every change of a deadline goes through these three, which tell the context.
+  // Every change of a deadline goes through these four, which tell the context.
   void arm_retransmit(Instant now, ConnectionContext& ctx);
   void stop_retransmit(ConnectionContext& ctx);
   void set_time_wait(std::optional<Instant> until, ConnectionContext& ctx);
+  void set_delayed_ack(std::optional<Instant> at, ConnectionContext& ctx);
   std::uint32_t tsval(Instant now) const;
 
   std::uint64_t id_;
@@ -106,6 +110,8 @@ class TcpConnection {
   SeqNum irs_, rcv_nxt_;
   std::uint8_t rcv_wscale_ = 0;   // our shift, applied to windows we advertise
   SeqNum rcv_adv_;                // right edge of the window last advertised (RCV.NXT + RCV.WND)
+  SeqNum rcv_acked_;              // RCV.NXT as last acknowledged (Linux's rcv_wup)
+  std::uint32_t rcv_mss_ = 0;     // the largest segment the kernel sent (Linux's icsk_ack.rcv_mss)
 
   bool ts_ok_ = false;
   bool sack_ok_ = false;
@@ -129,6 +135,7 @@ class TcpConnection {
   Duration rto_{};
   int retransmits_ = 0;
   std::optional<Instant> time_wait_deadline_;
+  std::optional<Instant> delayed_ack_deadline_;  // only with HostConfig::delayed_ack
   std::size_t timer_slot_ = static_cast<std::size_t>(-1);
 
   std::uint64_t data_segments_in_ = 0;

@@ -58,6 +58,12 @@ struct HostConfig {
   std::size_t send_buffer_limit = 4u << 20;  // per connection: echo backlog above this closes the window
   std::chrono::milliseconds retransmit_timeout{200};  // the peer's own RTO for its data and FIN
   int max_retransmits = 8;
+  // How the peer acknowledges in-order data it has nothing to send back with. Unset (the
+  // default, and what every scenario measures): an ACK for every segment, at once. Set: as
+  // Linux's delayed ACK does (tcp_ack_snd_check()): at once when more than one full-sized
+  // segment is unacknowledged, else after this delay. Out-of-order and old segments, FIN,
+  // window probes and challenge ACKs are answered at once either way.
+  std::optional<std::chrono::milliseconds> delayed_ack;
 };
 
 struct FlowKey {
