@@ -80,14 +80,27 @@ Netlink::Netlink() : socket_(nl_socket_alloc()) {
 
 Netlink::~Netlink() { nl_socket_free(socket_); }
 
-int Netlink::ifindex(std::string_view name) {
+namespace {
+
+LinkPtr get_link(nl_sock* socket, std::string_view name) {
   rtnl_link* raw = nullptr;
   const std::string ifname(name);
-  if (int err = rtnl_link_get_kernel(socket_, 0, ifname.c_str(), &raw); err < 0) {
+  if (int err = rtnl_link_get_kernel(socket, 0, ifname.c_str(), &raw); err < 0) {
     fail("no network interface named " + ifname, err);
   }
-  LinkPtr link(raw);
-  return rtnl_link_get_ifindex(link.get());
+  return LinkPtr(raw);
+}
+
+}  // namespace
+
+int Netlink::ifindex(std::string_view name) { return rtnl_link_get_ifindex(get_link(socket_, name).get()); }
+
+std::uint32_t Netlink::tx_queue_length(std::string_view name) {
+  return rtnl_link_get_txqlen(get_link(socket_, name).get());
+}
+
+std::uint64_t Netlink::tx_dropped(std::string_view name) {
+  return rtnl_link_get_stat(get_link(socket_, name).get(), RTNL_LINK_TX_DROPPED);
 }
 
 namespace {
@@ -130,6 +143,13 @@ void Netlink::set_mtu(std::string_view name, std::uint32_t mtu) {
   rtnl_link_set_mtu(changes.get(), mtu);
   change_link(socket_, name, changes.get(),
               "set the MTU of " + std::string(name) + " to " + std::to_string(mtu));
+}
+
+void Netlink::set_tx_queue_length(std::string_view name, std::uint32_t frames) {
+  LinkPtr changes = new_link();
+  rtnl_link_set_txqlen(changes.get(), frames);
+  change_link(socket_, name, changes.get(),
+              "set the transmit queue length of " + std::string(name) + " to " + std::to_string(frames));
 }
 
 void Netlink::set_mac(std::string_view name, const stack::MacAddress& mac) {

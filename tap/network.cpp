@@ -54,6 +54,7 @@ Network::Network(NetworkConfig config, const BeforeLinkUp& before_link_up)
   write_quiet_ipv6_sysctls();
   netlink_.set_mac(tap_.name(), config_.kernel_mac);
   netlink_.set_mtu(tap_.name(), config_.mtu);
+  netlink_.set_tx_queue_length(tap_.name(), config_.tx_queue_length);
   if (before_link_up) before_link_up(tap_);
   netlink_.set_link_up(tap_.name(), true);
   is_up_ = true;

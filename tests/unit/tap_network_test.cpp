@@ -5,7 +5,12 @@
 #include "tapfault/tap/network.hpp"
 
 #include <gtest/gtest.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
 
 #include <stdexcept>
 #include <string>
@@ -83,6 +88,7 @@ TEST(Network, CreatesTapWithMtuMacAddressesAndRoutes) {
   EXPECT_TRUE(contains(link(), " mtu 1400 ")) << link();
   EXPECT_TRUE(contains(link(), "link/ether 02:00:5e:00:53:01 ")) << link();
   EXPECT_TRUE(contains(link(), ",UP")) << link();
+  EXPECT_TRUE(contains(link(), " qlen 65536")) << link();  // kTapTxQueueLength, not the kernel's 500
 
   const std::string addresses = run_command("ip addr show dev tf0");
   EXPECT_TRUE(contains(addresses, "inet 192.0.2.1/24")) << addresses;
@@ -91,6 +97,38 @@ TEST(Network, CreatesTapWithMtuMacAddressesAndRoutes) {
   EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
   EXPECT_TRUE(contains(routes4(), "198.51.100.0/24 via 192.0.2.2")) << routes4();
   EXPECT_EQ(network.ifindex(), static_cast<int>(::if_nametoindex("tf0")));
+}
+
+// A full TAP queue drops what the kernel sends, and tx_dropped() counts it: with a queue
+// of 16 frames and nobody reading, 16 of 100 frames wait for the peer and 84 are dropped.
+TEST(Network, FramesDroppedByAFullTapQueueAreCounted) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  NetworkConfig config = make_config();
+  config.tx_queue_length = 16;
+  Network network(config);
+  EXPECT_EQ(network.tx_dropped(), 0u);
+  const int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_ll to{};
+  to.sll_family = AF_PACKET;
+  to.sll_ifindex = network.ifindex();
+  to.sll_halen = 6;
+  std::array<std::uint8_t, 60> frame{};
+  frame.fill(0xff);     // broadcast destination ...
+  frame[12] = 0x88;     // ... and the local experimental ethertype 0x88b5
+  frame[13] = 0xb5;
+  for (int i = 0; i < 100; ++i)
+    ::sendto(fd, frame.data(), frame.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  ::close(fd);
+  // The kernel may slip a frame of its own in (IPv6 neighbour discovery, say): count ours.
+  int queued = 0, ours = 0;
+  std::array<std::uint8_t, 2048> buffer{};
+  for (ssize_t n; (n = network.tap().read(buffer)) > 0; ++queued)
+    if (n >= 14 && buffer[12] == 0x88 && buffer[13] == 0xb5) ++ours;
+  EXPECT_EQ(queued, 16);
+  const std::uint64_t dropped = network.tx_dropped();
+  EXPECT_GE(dropped, static_cast<std::uint64_t>(100 - ours));
+  EXPECT_LE(dropped, static_cast<std::uint64_t>(100 - ours + 4)) << "more than the kernel's own few frames";
 }
 
 // IPv6 installs the local route of an address from a workqueue after the netlink ACK;

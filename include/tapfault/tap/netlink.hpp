@@ -37,6 +37,12 @@ class Netlink {
   void set_link_up(std::string_view name, bool up);
   void set_mtu(std::string_view name, std::uint32_t mtu);
   void set_mac(std::string_view name, const stack::MacAddress& mac);
+  // The device's transmit queue length (IFLA_TXQLEN; `ip link set NAME txqueuelen N`).
+  void set_tx_queue_length(std::string_view name, std::uint32_t frames);
+  std::uint32_t tx_queue_length(std::string_view name);
+  // The device's count of frames it dropped on transmit (IFLA_STATS64 tx_dropped). For a
+  // TAP: frames the kernel sent while the queue towards the reader was full.
+  std::uint64_t tx_dropped(std::string_view name);
 
   // `nodad` sets IFA_F_NODAD (IPv6 only; ignored for IPv4). Returns false only when
   // `if_exists` is kSkip and the address was already there.

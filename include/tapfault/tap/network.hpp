@@ -32,9 +32,18 @@ struct RouteConfig {
   bool operator==(const RouteConfig&) const = default;
 };
 
+// The TAP's transmit queue, in frames: what the kernel may send before the peer reads.
+// The kernel's default for a TAP (500, TUN_READQ_SIZE) drops frames the kernel sent
+// whenever a burst outruns the peer's thread (10,000 connections each sending a request
+// at once lost 8,898 of them and the client retransmitted each after an RTO), and the
+// capture, taken before the queue, would show frames the peer never saw. 65,536 pointers
+// cost 512 KiB.
+inline constexpr std::uint32_t kTapTxQueueLength = 65536;
+
 struct NetworkConfig {
   std::string tap_name = "tf0";
   std::uint32_t mtu = 1500;
+  std::uint32_t tx_queue_length = kTapTxQueueLength;
   stack::MacAddress kernel_mac = *stack::MacAddress::parse("02:00:5e:00:53:01");
   // The kernel's addresses on the TAP, e.g. {192.0.2.1, 24}, {2001:db8:a::1, 64}.
   std::vector<std::pair<stack::IpAddress, int>> kernel_addresses;
@@ -61,6 +70,9 @@ class Network {
   const std::vector<RouteConfig>& routes() const { return routes_; }
   std::uint32_t mtu() const { return mtu_; }
   bool is_up() const { return is_up_; }
+  // Frames the kernel sent to the TAP that the queue dropped (it was full): the capture
+  // shows them, the peer never saw them. 0 in every healthy run.
+  std::uint64_t tx_dropped() { return netlink_.tx_dropped(tap_.name()); }
 
   // Kernel-side faults. Each throws SetupError when the kernel refuses. While the link
   // is down, route_add/route_del only change the list that link_up() installs (the
