@@ -88,6 +88,21 @@ void check(const Scenario& s, const RunFacts& f, Checker& c) {
   }
 }
 
+// Why the capture may not be exactly what crossed the TAP, or "" when it is.
+std::string capture_warning(const RunFacts& f) {
+  std::string w;
+  auto add = [&w](std::uint64_t n, const char* what) {
+    if (n == 0) return;
+    if (!w.empty()) w += "; ";
+    w += std::to_string(n) + " " + what;
+  };
+  add(f.recorder_drops, "frames crossed the TAP but are missing from the capture (the recorder fell behind)");
+  add(f.tap_queue_drops,
+      "frames the kernel sent are in the capture but the peer never saw them (the TAP's queue was full)");
+  add(f.missing_timestamps, "frames carry tapfault's clock instead of the kernel's (no SCM_TIMESTAMPNS)");
+  return w;
+}
+
 nlohmann::json stats_json(const stack::HostStats& st) {
   return {{"frames_in", st.frames_in},       {"frames_out", st.frames_out},
           {"dropped", st.dropped},           {"arp_replies", st.arp_replies},
@@ -204,7 +219,13 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
     j["model"] = f.model_diff->to_json();
     r.model_table = f.model_diff->to_table();
   }
-  j["capture"] = {{"file", "capture.pcap"}, {"frames", f.frames}, {"kernel_rst_frames", f.kernel_rsts}};
+  j["capture"] = {{"file", "capture.pcap"},
+                  {"frames", f.frames},
+                  {"kernel_rst_frames", f.kernel_rsts},
+                  {"recorder_drops", f.recorder_drops},
+                  {"missing_kernel_timestamps", f.missing_timestamps},
+                  {"tap_queue_drops", f.tap_queue_drops}};
+  if (std::string w = capture_warning(f); !w.empty()) j["capture"]["warning"] = w;
   j["sysctls"] = f.sysctls;
   j["notes"] = f.notes;
   return r;
@@ -221,7 +242,10 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   }
   if (r.report.contains("socket")) o << "  socket: " << r.report["socket"]["ss"].get<std::string>() << "\n";
   if (r.model_table) o << *r.model_table;
-  o << "  capture: " << r.capture.string() << "\n  timeline: " << r.timeline.string() << "\n";
+  o << "  capture: " << r.capture.string() << "\n";
+  if (r.report.contains("capture") && r.report["capture"].contains("warning"))
+    o << "  WARNING capture incomplete: " << r.report["capture"]["warning"].get<std::string>() << "\n";
+  o << "  timeline: " << r.timeline.string() << "\n";
   return o.str();
 }
 

@@ -406,7 +406,14 @@ void Run::finish() {
   driver_->stop();
   if (recorder_) {
     recorder_->drain([this](const tap::RecordedFrame& f) { on_recorded(f); });
+    facts_.recorder_drops = recorder_->kernel_drops();
+    facts_.missing_timestamps = recorder_->stats().missing_timestamps;
     recorder_->close();
+  }
+  try {
+    facts_.tap_queue_drops = net_->tx_dropped();
+  } catch (const std::exception& e) {
+    facts_.notes.push_back(std::string("could not read the TAP's drop count: ") + e.what());
   }
   facts_.peer_stats = host_->stats();
   facts_.connections = host_->connections();

@@ -75,6 +75,10 @@ struct RunFacts {
   std::vector<nlohmann::json> kernel_actions;
   std::vector<std::uint64_t> kernel_rsts;  // pcap frame numbers of RSTs the kernel sent
   std::uint64_t frames = 0;
+  // What could make the capture differ from what crossed the TAP (0 in a healthy run).
+  std::uint64_t recorder_drops = 0;        // the recorder's socket buffer was full
+  std::uint64_t missing_timestamps = 0;    // frames stamped with our clock, not the kernel's
+  std::uint64_t tap_queue_drops = 0;       // captured, then dropped before the peer saw them
   ClientOutcome outcome;
   std::optional<ExternalResult> external;
   std::optional<SocketSample> final_socket;

@@ -33,6 +33,13 @@ TEST_P(EchoRun, OneMebibyteEachWayThenCleanClose) {
 
   auto frames = read_pcap(out / "capture.pcap");
   ASSERT_FALSE(frames.empty());
+  // The capture is complete: every frame it counts is in the file, none was lost on the
+  // way to the recorder or to the peer, each has the kernel's time stamp.
+  EXPECT_EQ(report["capture"]["frames"], frames.size());
+  EXPECT_EQ(report["capture"]["recorder_drops"], 0);
+  EXPECT_EQ(report["capture"]["tap_queue_drops"], 0);
+  EXPECT_EQ(report["capture"]["missing_kernel_timestamps"], 0);
+  EXPECT_FALSE(report["capture"].contains("warning")) << report["capture"].dump();
   for (std::size_t i = 1; i < frames.size(); ++i) EXPECT_LE(frames[i - 1].t, frames[i].t) << "frame " << i + 1;
   auto segs = tcp_segments(frames);
   bool v6 = name.find("ipv6") != std::string::npos;

@@ -70,6 +70,7 @@ TEST_P(ScenarioLibrary, PassesTheSameWayEveryRunAndMatchesItsGoldenCapture) {
     auto report = read_json(outs[i] / "report.json");
     EXPECT_EQ(report["verdict"], "pass") << "run " << i << ":\n" << r.output;
     EXPECT_FALSE(report["checks"].empty()) << "a scenario without expectations proves nothing";
+    EXPECT_FALSE(report["capture"].contains("warning")) << "run " << i << ": " << report["capture"].dump();
   }
   if (bulk) return;
   // The packet sequence must be the same; the timing is the model's to check (expect.model),
