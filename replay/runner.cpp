@@ -33,6 +33,11 @@ using SteadyClock = std::chrono::steady_clock;
 namespace asio = boost::asio;
 
 constexpr std::chrono::milliseconds kFlushInterval{100};
+// Frame-triggered socket samples at most this often: a sock_diag dump per batch of frames
+// was 35% of a bulk run's event loop (bench/OPTIMISATIONS.md). Every batch is still
+// followed by a sample within a millisecond, a quarter of the kernel's timer granularity
+// (one jiffy, 4 ms at HZ=250).
+constexpr std::chrono::milliseconds kFrameSampleSpacing{1};
 
 SteadyClock::duration steady(Duration d) { return std::chrono::duration_cast<SteadyClock::duration>(d); }
 
@@ -55,6 +60,7 @@ class Run {
   void kernel_action(const KernelAction& a);
   void schedule_sampling();
   void sample(const char* why);
+  void sample_after_frames();
   void watch_end();
   void watch_signals();
   void schedule_progress();
@@ -92,6 +98,8 @@ class Run {
   RunFacts facts_;
   std::optional<SocketSample> last_client_sample_;
   bool frame_sample_pending_ = false;
+  SteadyClock::time_point last_frame_sample_{};
+  std::unique_ptr<asio::steady_timer> frame_sample_timer_;
 };
 
 void Run::setup() {
@@ -125,16 +133,24 @@ void Run::start() {
   host_ = std::make_unique<stack::Host>(host_config(s_, tap::Driver::now()), s_.peer.faults);
   driver_ = std::make_unique<tap::Driver>(io_, net_->tap(), *host_, recorder_.get());
   driver_->on_recorded_frame([this](const tap::RecordedFrame& f) { on_recorded(f); });
+  frame_sample_timer_ = std::make_unique<asio::steady_timer>(io_);
   driver_->on_kernel_frame([this](std::span<const std::uint8_t>, stack::Instant) {
     last_frame_ = SteadyClock::now();
-    // Sample after the peer has answered the whole batch, once per batch: the sampler
-    // must not add to the peer's reaction time (it is the kernel's RTT).
+    // Sample after the peer has answered the whole batch: the sampler must not add to the
+    // peer's reaction time (it is the kernel's RTT). At most one sample per
+    // kFrameSampleSpacing, and always one after the last batch of a burst (trailing edge),
+    // so the socket's state before any quiet period (the one before a loss) is recorded.
     if (frame_sample_pending_) return;
     frame_sample_pending_ = true;
-    asio::post(io_, [this] {
-      frame_sample_pending_ = false;
-      sample("frame");
-    });
+    const SteadyClock::time_point due = last_frame_sample_ + kFrameSampleSpacing;
+    if (last_frame_ >= due) {
+      asio::post(io_, [this] { sample_after_frames(); });
+    } else {
+      frame_sample_timer_->expires_at(due);
+      frame_sample_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) sample_after_frames();
+      });
+    }
   });
   driver_->on_error([this](const std::string& m) {
     facts_.notes.push_back("driver: " + m);
@@ -340,6 +356,12 @@ void Run::sample(const char* why) {
     j["why"] = why;
     timeline_.write(t, "socket", j);
   }
+}
+
+void Run::sample_after_frames() {
+  frame_sample_pending_ = false;
+  last_frame_sample_ = SteadyClock::now();
+  sample("frame");
 }
 
 void Run::watch_end() {
