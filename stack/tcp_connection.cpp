@@ -222,7 +222,12 @@ void TcpConnection::process_ack(const DecodedTcp& seg, Instant now, ConnectionCo
     std::uint32_t data_acked = acked - (fin_acked ? 1 : 0);
     send_head_ += std::min<std::size_t>(data_acked, send_buf_.size() - send_head_);
     bytes_acked_ += data_acked;
-    if (send_head_ > 65536 && send_head_ * 2 > send_buf_.size()) {
+    if (send_head_ == send_buf_.size()) {
+      // All acknowledged (a request/response exchange): start over at the front, keeping
+      // the capacity, so the buffer never grows past one exchange and never reallocates.
+      send_buf_.clear();
+      send_head_ = 0;
+    } else if (send_head_ > 65536 && send_head_ * 2 > send_buf_.size()) {
       send_buf_.erase(send_buf_.begin(), send_buf_.begin() + static_cast<std::ptrdiff_t>(send_head_));
       send_head_ = 0;
     }
