@@ -13,7 +13,7 @@ void TimerIndex::place(std::size_t slot, Entry e) {
 void TimerIndex::sift_up(std::size_t slot) {
   Entry e = heap_[slot];
   while (slot > 0) {
-    std::size_t parent = (slot - 1) / 2;
+    std::size_t parent = (slot - 1) / kArity;
     if (!e.before(heap_[parent])) break;
     place(slot, heap_[parent]);
     slot = parent;
@@ -24,9 +24,12 @@ void TimerIndex::sift_up(std::size_t slot) {
 void TimerIndex::sift_down(std::size_t slot) {
   Entry e = heap_[slot];
   for (;;) {
-    std::size_t child = 2 * slot + 1;
-    if (child >= heap_.size()) break;
-    if (child + 1 < heap_.size() && heap_[child + 1].before(heap_[child])) ++child;
+    const std::size_t first = kArity * slot + 1;
+    if (first >= heap_.size()) break;
+    const std::size_t end = std::min(first + kArity, heap_.size());
+    std::size_t child = first;
+    for (std::size_t c = first + 1; c < end; ++c)
+      if (heap_[c].before(heap_[child])) child = c;
     if (!heap_[child].before(e)) break;
     place(slot, heap_[child]);
     slot = child;
@@ -77,7 +80,7 @@ void TimerIndex::due(Instant now, std::vector<TcpConnection*>& out) {
     std::size_t slot = pending_.back();
     pending_.pop_back();
     found_.push_back(heap_[slot]);
-    for (std::size_t child = 2 * slot + 1; child <= 2 * slot + 2 && child < heap_.size(); ++child)
+    for (std::size_t child = kArity * slot + 1; child <= kArity * slot + kArity && child < heap_.size(); ++child)
       if (heap_[child].at <= now) pending_.push_back(child);
   }
   std::sort(found_.begin(), found_.end(), [](const Entry& a, const Entry& b) { return a.before(b); });
