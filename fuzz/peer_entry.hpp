@@ -7,7 +7,8 @@
 // Input layout:
 //   byte 0       setup: bits 0-2 pick a fault plan (kPlans below), bit 3 recomputes every
 //                frame's IPv4/TCP/ICMP checksums before it is fed (so that mutations get past
-//                the codec's checksum check), bits 4-5 pick host limits, bits 6-7 the MTU
+//                the codec's checksum check), bits 4-5 pick host limits (2 and 3 also turn
+//                delayed ACKs on), bits 6-7 the MTU
 //   then records: u16 big-endian header, frame bytes. The header's low 14 bits are the
 //                frame length (cut at the end of the input), its top 2 bits how far the
 //                clock moves before the frame: 1 ms, 50 ms, 1 s, or to the host's next
@@ -238,15 +239,17 @@ inline stack::HostConfig host_config(std::uint8_t setup) {
       c.send_buffer_limit = 1000;
       c.max_retransmits = 1;
       break;
-    case 2:
+    case 2:  // delayed ACKs (HostConfig::delayed_ack) with a tiny window and RTO
       c.window_bytes = 1000;
       c.window_scale = 14;
       c.retransmit_timeout = std::chrono::milliseconds(1);
+      c.delayed_ack = std::chrono::milliseconds(40);
       break;
-    case 3:
+    case 3:  // delayed ACKs as the benchmarks would use them, a huge window
       c.window_bytes = 0xffffffffu;
       c.window_scale = 0;
       c.seed = 0xffffffffffffffffull;
+      c.delayed_ack = std::chrono::milliseconds(200);
       break;
   }
   static constexpr std::uint32_t kMtus[] = {1500, 1280, 576, 68};
