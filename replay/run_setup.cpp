@@ -74,6 +74,7 @@ stack::HostConfig host_config(const Scenario& s, stack::Instant origin) {
   h.mtu = s.network.mtu;
   h.window_bytes = s.peer.window_bytes;
   h.window_scale = s.peer.window_scale;
+  h.delayed_ack = s.peer.delayed_ack;
   h.seed = s.seed;
   h.origin = origin;
   return h;

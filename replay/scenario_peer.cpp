@@ -32,7 +32,7 @@ std::vector<std::uint16_t> parse_ports(const Mapping& m) {
 
 PeerSpec parse_peer(const Field& f) {
   const Mapping m(f, {"port", "ports", "mode", "response", "response_file", "respond_on_connect",
-                      "close_after_response", "window", "window_scale", "faults"});
+                      "close_after_response", "window", "window_scale", "ack", "faults"});
   PeerSpec p;
   p.line = f.line();
   p.ports = parse_ports(m);
@@ -76,6 +76,11 @@ PeerSpec parse_peer(const Field& f) {
     }
   } else if (p.window_bytes > max_window) {
     m.get("window_scale")->fail("the default window of 256KiB needs window_scale 3 or more; give a smaller window");
+  }
+  if (auto x = m.get("ack")) {
+    const std::string ack = as_string(*x);
+    if (ack == "delayed") p.delayed_ack = kDelayedAck;
+    else if (ack != "each") x->fail("unknown ack policy " + x->describe() + "; allowed: each, delayed");
   }
   if (auto x = m.get("faults")) p.faults = parse_faults(*x, p);
   return p;

@@ -2,6 +2,9 @@
 // connect, 1 MiB each way, data intact, clean close, capture readable.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/tapfault_cli.hpp"
 
 namespace tapfault::testing {
@@ -91,6 +94,51 @@ TEST_P(EchoRun, OneMebibyteEachWayThenCleanClose) {
 
 INSTANTIATE_TEST_SUITE_P(Families, EchoRun, ::testing::Values("echo-ipv4", "echo-ipv6"),
                          [](const auto& info) { return std::string(info.param).substr(5); });
+
+}  // namespace
+}  // namespace tapfault::testing
+
+namespace tapfault::testing {
+namespace {
+
+// peer.ack: delayed acknowledges like Linux (at most every second full-sized segment while
+// data flows), ack: each every segment; both deliver every byte. 1 MiB into discard.
+struct AckCount {
+  int kernel_data = 0;  // segments with payload the kernel sent
+  int peer_acks = 0;    // segments without payload, SYN or FIN the peer sent
+};
+
+AckCount bulk_into_discard(const std::string& ack) {
+  const auto dir = fresh_out_dir("ack-" + ack);
+  std::filesystem::create_directories(dir);
+  const auto yaml = dir / "ack.yaml";
+  std::ofstream(yaml) << "name: ack-" << ack << "\nnetwork:\n  family: ipv4\npeer:\n  port: 9\n  mode: discard\n  ack: " << ack
+                      << "\nclient:\n  actions:\n    - connect\n    - send: {size: 1MiB}\n    - close\nexpect:\n  peer_received: 1MiB\n";
+  auto r = run_tapfault("run " + yaml.string() + " --out " + (dir / "out").string() + " -q");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  AckCount n;
+  const auto peer = stack::IpAddress::parse("192.0.2.2");
+  const auto frames = read_pcap(dir / "out" / "capture.pcap");
+  for (const auto& s : tcp_segments(frames)) {
+    const bool from_peer = s.src == *peer;
+    if (!from_peer && !s.payload.empty()) ++n.kernel_data;
+    if (from_peer && s.payload.empty() && !s.tcp.has(stack::tcp_flags::kSyn) && !s.tcp.has(stack::tcp_flags::kFin))
+      ++n.peer_acks;
+  }
+  return n;
+}
+
+TEST(PeerAck, DelayedAcknowledgesAboutEverySecondSegmentEachAcknowledgesEvery) {
+  TAPFAULT_REQUIRE_NETNS();
+  const AckCount each = bulk_into_discard("each");
+  const AckCount delayed = bulk_into_discard("delayed");
+  ASSERT_GT(each.kernel_data, 700);  // 1 MiB in segments of at most 1448 bytes
+  ASSERT_GT(delayed.kernel_data, 700);
+  // Every data segment but the one that carried the kernel's FIN (answered by the FIN).
+  EXPECT_GE(each.peer_acks, each.kernel_data - 1) << "ack: each answers every data segment";
+  EXPECT_LE(delayed.peer_acks, delayed.kernel_data * 6 / 10) << "ack: delayed answers about every second one";
+  EXPECT_GE(delayed.peer_acks, delayed.kernel_data * 4 / 10) << "not fewer than one per two full segments";
+}
 
 }  // namespace
 }  // namespace tapfault::testing

@@ -37,6 +37,8 @@ const std::vector<BrokenCase> kBroken = {
      "unknown key; allowed: name, description, tags, seed, duration, settle, network, sysctl, peer, client, "
      "actions, expect"},
     {"DuplicateKeyNamesTheFirst", kBase + "seed: 1\nseed: 2\n", "t.yaml:6:1: seed:", "duplicate key (first at line 5)"},
+    {"UnknownAckPolicyListsTheAllowedOnes", kBase + "  ack: sometimes\n", "t.yaml:5:8: peer.ack:",
+     "unknown ack policy 'sometimes'; allowed: each, delayed"},
     {"UnknownKeyInPeer", kBase + "  colour: red\n", "t.yaml:5:3: peer.colour:",
      "unknown key; allowed: port, ports, mode"},
     {"UnknownKeyInFault", kBase + "  faults:\n    - silent: all\n      colour: red\n", "t.yaml:7:7: peer.faults[0].colour:",

@@ -431,6 +431,7 @@ TEST(ScenarioDefaults, MinimalIpv4ScenarioGetsDocumentedDefaults) {
   EXPECT_TRUE(s.peer.response.empty());
   EXPECT_EQ(s.peer.window_bytes, 256u * 1024);
   EXPECT_EQ(s.peer.window_scale, 7);
+  EXPECT_FALSE(s.peer.delayed_ack.has_value()) << "every segment acknowledged at once unless the scenario says";
   EXPECT_TRUE(s.peer.faults.faults.empty());
   EXPECT_FALSE(s.client.has_value());
   EXPECT_TRUE(s.kernel_actions.empty());
@@ -557,6 +558,14 @@ TEST(ScenarioFiles, EveryExampleUnderGoodParses) {
     ++parsed;
   }
   EXPECT_GE(parsed, 3);
+}
+
+TEST(PeerAckPolicy, DelayedIsLinuxsDelackMinAndEachIsTheDefault) {
+  const Scenario delayed =
+      parse_scenario("network: {family: ipv4}\npeer: {port: 80, mode: discard, ack: delayed}\n", "d.yaml");
+  EXPECT_EQ(delayed.peer.delayed_ack, std::chrono::milliseconds(40));  // TCP_DELACK_MIN
+  const Scenario each = parse_scenario("network: {family: ipv4}\npeer: {port: 80, ack: each}\n", "e.yaml");
+  EXPECT_FALSE(each.peer.delayed_ack.has_value());
 }
 
 }  // namespace

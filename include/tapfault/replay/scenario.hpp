@@ -109,6 +109,10 @@ struct Sysctl {
 };
 
 // `peer:` the emulated userspace peer: its listeners, its window and its fault plan.
+// `peer.ack: delayed`: how long an ACK may wait, Linux's TCP_DELACK_MIN (include/net/tcp.h,
+// the first delayed ACK of a connection; tcp_send_delayed_ack()).
+inline constexpr std::chrono::milliseconds kDelayedAck{40};
+
 struct PeerSpec {
   std::vector<std::uint16_t> ports;  // at least one
   stack::AppMode mode = stack::AppMode::kEcho;
@@ -118,6 +122,9 @@ struct PeerSpec {
   bool close_after_response = false;
   std::uint32_t window_bytes = 256 * 1024;
   std::uint8_t window_scale = 7;
+  // `ack: delayed`: in-order data acknowledged as Linux does (stack::HostConfig::delayed_ack,
+  // kDelayedAck); `ack: each` (the default): every segment at once.
+  std::optional<std::chrono::milliseconds> delayed_ack;
   stack::FaultPlan faults;  // Fault::line is the scenario line of each item
   int line = 0;
 
