@@ -25,6 +25,7 @@
 #include "peer_loop.hpp"
 #include "process_memory.hpp"
 #include "report.hpp"
+#include "tapfault/replay/scenario.hpp"
 #include "tapfault/tap/errors.hpp"
 #include "tapfault/tap/sysctl.hpp"
 #include "workloads.hpp"
@@ -34,8 +35,10 @@ namespace {
 
 using nlohmann::json;
 
-stack::HostConfig peer_config(std::uint32_t mtu, std::uint64_t source_bytes) {
+stack::HostConfig peer_config(std::uint32_t mtu, std::uint64_t source_bytes,
+                              std::optional<std::chrono::milliseconds> delayed_ack = std::nullopt) {
   stack::HostConfig c;
+  c.delayed_ack = delayed_ack;  // a scenario's peer.ack (each unless given)
   c.addresses = {ip(kPeerTapAddress)};
   c.listeners.push_back({kEchoPort, stack::AppMode::kEcho, {}, false, false});
   c.listeners.push_back({kDiscardPort, stack::AppMode::kDiscard, {}, false, false});
@@ -50,11 +53,11 @@ stack::HostConfig peer_config(std::uint32_t mtu, std::uint64_t source_bytes) {
 
 // Both wires and both peers. Built before any other thread exists (the namespace).
 struct Bench {
-  Bench(std::uint32_t mtu, std::uint64_t source_bytes)
+  Bench(std::uint32_t mtu, std::uint64_t source_bytes, std::optional<std::chrono::milliseconds> delayed_ack = std::nullopt)
       : net(mtu), server(KernelServerConfig{source_bytes, 16384}) {
     net.add_veth(server.pid());
     server.start_serving();
-    peer.emplace(net.tap_network().tap(), peer_config(mtu, source_bytes));
+    peer.emplace(net.tap_network().tap(), peer_config(mtu, source_bytes, delayed_ack));
   }
   Endpoint tapfault(std::uint16_t port) const { return {kPeerTapAddress, port}; }
   Endpoint kernel(std::uint16_t port) const { return {kServerVethAddress, port}; }
@@ -133,7 +136,7 @@ json to_json(const ScaleResult& r) {
   return {{"connections", r.connections},           {"exchanges", r.exchanges},
           {"connect_seconds", r.connect_seconds},   {"handshakes_per_s", r.handshakes_per_s},
           {"exchange_seconds", r.exchange_seconds}, {"exchanges_per_s", r.exchanges_per_s},
-          {"syn_retransmits", r.syn_retransmits}};
+          {"syn_retransmits", r.syn_retransmits},   {"exchange_retransmits", r.exchange_retransmits}};
 }
 
 void write_json(const std::string& path, const json& j) {
@@ -251,27 +254,44 @@ int reaction(std::uint32_t mtu, int exchanges, int rounds, std::size_t message, 
 }
 
 // Each direction in rounds of bytes/rounds, alternating peers; Gbit/s over the sum.
-int bulk(std::uint32_t mtu, std::uint64_t bytes, int rounds, const std::string& json_path) {
+int bulk(std::uint32_t mtu, std::uint64_t bytes, int rounds, bool delayed_ack, const std::string& json_path) {
   const std::uint64_t per_round = bytes / static_cast<std::uint64_t>(rounds);
-  Bench b(mtu, per_round);
+  Bench b(mtu, per_round, delayed_ack ? std::optional(replay::kDelayedAck) : std::nullopt);
   json j = b.setup();
+  j["peer_ack"] = delayed_ack ? "delayed" : "each";
   j["bytes"] = per_round * static_cast<std::uint64_t>(rounds);
   j["rounds"] = rounds;
   struct Sum {
     BulkResult total;
     PeerCost cost;
+    std::vector<double> rounds_gbit;  // each round's own figure, in order
     void add(const BulkResult& r) {
       total.bytes += r.bytes;
       total.seconds += r.seconds;
       total.total_retrans += r.total_retrans;
+      rounds_gbit.push_back(r.seconds > 0 ? static_cast<double>(r.bytes) * 8 / r.seconds / 1e9 : 0);
     }
     json to_json(bool with_peer) const {
       BulkResult r = total;
       r.gbit_per_s = r.seconds > 0 ? static_cast<double>(r.bytes) * 8 / r.seconds / 1e9 : 0;
       json out = tapfault::bench::to_json(r);
+      out["rounds_gbit_per_s"] = rounds_gbit;
       if (with_peer) out["peer"] = cost.to_json();
       return out;
     }
+  };
+  // The ratio of each round to the kernel's round right after it (the two share the
+  // machine's state of the moment), and their median: steadier than the ratio of the sums
+  // when the machine's load changes during the run.
+  auto paired = [](const Sum& t, const Sum& k) {
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < t.rounds_gbit.size() && i < k.rounds_gbit.size(); ++i)
+      ratios.push_back(ratio(t.rounds_gbit[i], k.rounds_gbit[i]));
+    std::vector<double> sorted = ratios;
+    std::sort(sorted.begin(), sorted.end());
+    const std::size_t n = sorted.size();
+    const double median = n == 0 ? 0 : n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    return json{{"round_ratios", ratios}, {"median_ratio", median}};
   };
   Sum tap_to, kernel_to, tap_from, kernel_from;
   auto on_tapfault = [&](Sum& sum, auto run) {
@@ -292,12 +312,15 @@ int bulk(std::uint32_t mtu, std::uint64_t bytes, int rounds, const std::string& 
   j["to_peer"]["kernel"] = kernel_to.to_json(false);
   j["from_peer"]["tapfault"] = tap_from.to_json(true);
   j["from_peer"]["kernel"] = kernel_from.to_json(false);
+  j["to_peer"]["paired"] = paired(tap_to, kernel_to);
+  j["from_peer"]["paired"] = paired(tap_from, kernel_from);
   std::printf("bulk: %llu bytes each way in %d rounds per peer, MTU %u (Gbit/s)\n",
               static_cast<unsigned long long>(j["bytes"].get<std::uint64_t>()), rounds, mtu);
-  std::printf("  %-28s %10s %10s %10s\n", "", "tapfault", "kernel", "ratio");
+  std::printf("  %-28s %10s %10s %10s %14s\n", "", "tapfault", "kernel", "ratio", "median of rounds");
   for (const char* dir : {"to_peer", "from_peer"}) {
     const double t = j[dir]["tapfault"]["gbit_per_s"], k = j[dir]["kernel"]["gbit_per_s"];
-    std::printf("  %-28s %10.2f %10.2f %10.2f\n", dir == std::string("to_peer") ? "kernel client -> peer" : "peer -> kernel client", t, k, ratio(t, k));
+    std::printf("  %-28s %10.2f %10.2f %10.2f %14.2f\n", dir == std::string("to_peer") ? "kernel client -> peer" : "peer -> kernel client", t, k,
+                ratio(t, k), j[dir]["paired"]["median_ratio"].get<double>());
   }
   write_json(json_path, j);
   return 0;
@@ -318,8 +341,8 @@ int scale(std::uint32_t mtu, const std::vector<int>& counts, int exchanges, int 
   j["max_connecting"] = max_connecting;
   j["points"] = json::array();
   std::printf("scale: per connection count, tapfault's peer (kernel over veth for handshakes/s)\n");
-  std::printf("  %7s %12s %12s %10s %10s %12s %12s %12s\n", "conns", "hs/s", "kernel hs/s", "RSS B/conn",
-              "heap B/conn", "ns/frame hs", "ns/frame ex", "exch/s");
+  std::printf("  %7s %12s %12s %10s %10s %12s %12s %12s %12s %9s\n", "conns", "hs/s", "kernel hs/s", "RSS B/conn",
+              "heap B/conn", "ns/frame hs", "ns/frame ex", "exch/s", "kernel ex/s", "ex retx");
   for (int n : counts) {
     PeerSample samples[3];
     std::uint64_t rss[3] = {}, heap[3] = {};
@@ -343,10 +366,11 @@ int scale(std::uint32_t mtu, const std::vector<int>& counts, int exchanges, int 
     p["tapfault"]["handshake_peer"] = peer_cost(samples[0], samples[1], tap.connect_seconds);
     p["tapfault"]["exchange_peer"] = peer_cost(samples[1], samples[2], tap.exchange_seconds);
     p["kernel"] = to_json(kernel);
-    std::printf("  %7d %12.0f %12.0f %10.0f %10.0f %12.0f %12.0f %12.0f\n", n, tap.handshakes_per_s, kernel.handshakes_per_s,
+    std::printf("  %7d %12.0f %12.0f %10.0f %10.0f %12.0f %12.0f %12.0f %12.0f %4llu/%-4llu\n", n, tap.handshakes_per_s, kernel.handshakes_per_s,
                 p["tapfault"]["rss_bytes_per_connection"].get<double>(), p["tapfault"]["heap_bytes_per_connection"].get<double>(),
                 p["tapfault"]["handshake_peer"]["cpu_ns_per_frame"].get<double>(),
-                p["tapfault"]["exchange_peer"]["cpu_ns_per_frame"].get<double>(), tap.exchanges_per_s);
+                p["tapfault"]["exchange_peer"]["cpu_ns_per_frame"].get<double>(), tap.exchanges_per_s, kernel.exchanges_per_s,
+                static_cast<unsigned long long>(tap.exchange_retransmits), static_cast<unsigned long long>(kernel.exchange_retransmits));
     std::fflush(stdout);
     j["points"].push_back(p);
   }
@@ -390,8 +414,12 @@ int main(int argc, char** argv) {
   CLI::App* bulk_cmd = app.add_subcommand("bulk", "2. bulk throughput each way, tapfault vs kernel");
   std::string bytes = "1GiB";
   bulk_cmd->add_option("--bytes", bytes, "bytes each way (KiB, MiB, GiB)")->capture_default_str();
-  int bulk_rounds = 4;
+  int bulk_rounds = 8;
   bulk_cmd->add_option("--rounds", bulk_rounds, "rounds per peer and direction, alternating")->capture_default_str();
+  std::string peer_ack = "each";
+  bulk_cmd->add_option("--peer-ack", peer_ack, "the peer's ACK policy, as a scenario's peer.ack: each (every segment) or delayed (as Linux)")
+      ->check(CLI::IsMember({"each", "delayed"}))
+      ->capture_default_str();
 
   CLI::App* scale_cmd = app.add_subcommand("scale", "3. many connections: handshakes/s, memory and CPU per frame");
   std::vector<int> counts = {10, 100, 1000, 10000};
@@ -418,7 +446,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (*reaction_cmd) return reaction(mtu, exchanges, std::max(1, rounds), message, pcap_path, json_path);
-    if (*bulk_cmd) return bulk(mtu, parse_size(bytes), std::max(1, bulk_rounds), json_path);
+    if (*bulk_cmd) return bulk(mtu, parse_size(bytes), std::max(1, bulk_rounds), peer_ack == "delayed", json_path);
     if (*scale_cmd) return scale(mtu, counts, scale_exchanges, max_connecting, json_path);
     if (*report_cmd) return write_report(report_options);
   } catch (const tapfault::tap::EnvironmentError& e) {

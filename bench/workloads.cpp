@@ -294,6 +294,9 @@ ScaleResult run_scale(const Endpoint& to, int connections, int exchanges_total, 
   }
   r.exchange_seconds = seconds_since(start);
   r.exchanges_per_s = static_cast<double>(r.exchanges) / r.exchange_seconds;
+  std::uint64_t total_retransmits = 0;
+  for (const ClientConnection& c : conns) total_retransmits += read_tcp_info(c.fd).tcpi_total_retrans;
+  r.exchange_retransmits = total_retransmits - r.syn_retransmits;
   mark(ScaleMark::kExchanged);
   for (ClientConnection& c : conns) ::close(c.fd);
   ::close(epoll);

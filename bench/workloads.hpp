@@ -67,6 +67,7 @@ struct ScaleResult {
   double exchange_seconds = 0;
   double exchanges_per_s = 0;
   std::uint64_t syn_retransmits = 0;  // tcpi_total_retrans over every socket after the handshake
+  std::uint64_t exchange_retransmits = 0;  // tcpi_total_retrans added during the exchanges
 };
 ScaleResult run_scale(const Endpoint& to, int connections, int exchanges_total, int max_connecting,
                       const std::function<void(ScaleMark)>& mark);

@@ -5,7 +5,8 @@
 # Builds tapfault and bench/ (RelWithDebInfo, -O2, as `tapfault` itself is built) into
 # build-bench/ (or $BENCH_BUILD_DIR) with -DTAPFAULT_BENCH=ON, then runs, as root:
 #   1. reaction   tapfault_bench_net reaction: 10,000 request/response exchanges of 64 bytes
-#   2. bulk       tapfault_bench_net bulk: 1 GiB each way, MTU 1500
+#   2. bulk       tapfault_bench_net bulk: 1 GiB each way, MTU 1500, the peer acknowledging every
+#                 segment (peer.ack: each), then as Linux does (peer.ack: delayed)
 #   3. scale      tapfault_bench_net scale: 10, 100, 1000, 10,000 concurrent connections
 #   4. fidelity   tapfault run bench/scenarios/silent-peer-12-rto-ipv4.yaml (12 RTOs), 3 times
 #   5. micro      tapfault_bench_micro (Google Benchmark)
@@ -47,8 +48,9 @@ fi
 started=$(date +%s)
 echo "== 1. reaction"
 "$net" reaction --exchanges "$exchanges" --record "$OUT/reaction.pcap" --json "$OUT/reaction.json"
-echo "== 2. bulk"
+echo "== 2. bulk (peer.ack: each, then delayed)"
 "$net" bulk --bytes "$bytes" --json "$OUT/bulk.json"
+"$net" bulk --bytes "$bytes" --peer-ack delayed --json "$OUT/bulk-delayed.json"
 echo "== 3. scale"
 "$net" scale --connections "$connections" --json "$OUT/scale.json"
 echo "== 4. timing fidelity"
