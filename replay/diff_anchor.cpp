@@ -16,14 +16,34 @@ Nanos outside(Nanos t, Nanos lo, Nanos hi) {
 
 bool timing_verdict(Verdict v) { return v == Verdict::kOk || v == Verdict::kEarly || v == Verdict::kLate; }
 
+// Whether two observed events are a whole number of jiffies apart, give or take
+// kCaptureLatency: both were then sent from the timer softirq, each a little after a tick.
+bool on_one_tick_grid(Nanos interval, Nanos jiffy) {
+  const Nanos off = interval % jiffy;
+  return off <= kCaptureLatency || jiffy - off <= kCaptureLatency;
+}
+
 // The window of a timer armed for `step` (a step of the model's nominal chain) when the
-// previous event was seen at `at`; nullopt when the step is not a positive delay.
-std::optional<std::pair<Nanos, Nanos>> armed_window(Nanos at, Nanos step, int hz) {
+// previous event was seen at `at` and this one at `seen`; nullopt when the step is not a
+// positive delay.
+//
+// The timer is armed in the jiffy `at` falls in, for d = step in jiffies, and the wheel runs
+// it on tick arm + d + 1 at the earliest (calc_index() rounds the expiry up by one granule,
+// kernel/time/timer.c; a level-0 timer fires exactly then), arm + d + granularity at the
+// latest; a tick's lateness (a busy machine) may add one more. Where that jiffy starts in the
+// capture's clock is known when both packets came from the timer softirq, i.e. they are a
+// whole number of jiffies apart: `at` is then its tick plus the capture's few microseconds,
+// and the window starts at at + (d + 1) jiffies - kCaptureLatency. Otherwise (the previous
+// packet answered a received frame, anywhere within its jiffy) it starts a jiffy earlier.
+std::optional<std::pair<Nanos, Nanos>> armed_window(Nanos at, Nanos seen, Nanos step, int hz) {
   const Nanos jiffy = std::chrono::duration_cast<Nanos>(std::chrono::seconds(1)) / hz;
   const std::int64_t d = (step + jiffy / 2) / jiffy;
   if (d <= 0) return std::nullopt;
   model::WheelWindow w = model::timer_wheel_window(model::Jiffies{d}, hz);
-  return std::make_pair(at + (w.earliest.count - 1) * jiffy, at + (w.latest.count + 1) * jiffy);
+  const Nanos latest = at + (w.latest.count + 1) * jiffy;
+  if (seen > at && on_one_tick_grid(seen - at, jiffy))
+    return std::make_pair(at + w.earliest.count * jiffy - kCaptureLatency, latest);
+  return std::make_pair(at + (w.earliest.count - 1) * jiffy, latest);
 }
 
 }  // namespace
@@ -45,7 +65,7 @@ void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz
     // misplaced packet is reported once, not again through the event after it.
     if (prev && prev->observed && prev->nominal && prev->verdict == Verdict::kOk && r.observed && r.nominal &&
         timing_verdict(r.verdict)) {
-      if (auto w = armed_window(*prev->observed, *r.nominal - *prev->nominal, hz)) {
+      if (auto w = armed_window(*prev->observed, *r.observed, *r.nominal - *prev->nominal, hz)) {
         r.earliest = w->first;
         r.latest = w->second;
         judge(r);

@@ -8,8 +8,13 @@
 // windows [E(k-1), L(k-1)] and [E(k), L(k)], the time from event k-1 to event k lies in
 // [E(k) - L(k-1), L(k) - E(k-1)] for every timer-wheel phase, so event k is checked in
 // [o(k-1) + E(k) - L(k-1), o(k-1) + L(k) - E(k-1)] where o(k-1) is when k-1 was seen.
-// For a level-0 chain that is the armed delay plus one jiffy, give or take the sub-jiffy
-// phase of the two packets (one jiffy either way). The first event keeps its window.
+// For a level-0 chain that is the armed delay plus one jiffy (the wheel runs a timer on the
+// tick after it expires), or one more when that tick's handler ran late. Where the jiffy
+// starts is known when both packets were sent by timers (a whole number of jiffies apart, up
+// to kCaptureLatency): the window then starts at the previous packet + (delay + 1) jiffies -
+// kCaptureLatency, so a timer that fired a tick early is caught; otherwise (the previous
+// packet answered a frame, at any phase of its jiffy) a jiffy earlier. The first event
+// keeps its window.
 #pragma once
 
 #include <optional>
@@ -18,6 +23,12 @@
 #include "tapfault/replay/diff.hpp"
 
 namespace tapfault::replay {
+
+// How long after its tick a packet sent from the timer softirq may be captured, and by how
+// much two such packets' latencies may differ: on this 2-core VM 5-70 us when quiet, up to
+// ~1.8 ms when the host steals CPU time (bench/RESULTS.md, figure 4). Pairs further off the
+// jiffy grid get the wider window.
+inline constexpr Nanos kCaptureLatency = std::chrono::microseconds(300);
 
 // Re-anchors the expected rows (in chain order, as diff_capture() sorts them) and
 // re-judges their timing verdicts with `tolerance`. Rows without an observation, or whose

@@ -105,7 +105,7 @@ TEST(CliDiff, PassMismatchAndBadInput) {
   CliRun bad = tapfault({"diff", moved.string(), "-m", "rto", "--sysctl", "tcp_retries2=5"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.out, HasSubstr("result: MISMATCH " + moved.string() +
-                                 "#8: retransmission 3 expected in [1.660, 1.696] s but seen at 1.876 s"));
+                                 "#8: retransmission 3 expected in [1.664, 1.696] s but seen at 1.876 s"));
 
   CliRun json = tapfault({"diff", good.string(), "--model", "rto", "--sysctl", "net.ipv4.tcp_retries2=5", "--json",
                        "--error", "ETIMEDOUT@1700000014.484"});

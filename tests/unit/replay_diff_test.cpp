@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "replay_test_files.hpp"
+#include "replay/diff_anchor.hpp"
 #include "tapfault/replay/diff_run.hpp"
 #include "support/pcap_builder.hpp"
 
@@ -78,7 +79,7 @@ TEST(Diff, ARetransmissionMovedBy200msIsLateWithItsFrame) {
   Conversation c = retries2_five({0.208, 0.416, 0.844, 1.876, 3.340, 6.828});
   DiffResult r = diff_of(c, rto_options(c));
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.660, 1.696] s but seen at 1.876 s");
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.664, 1.696] s but seen at 1.876 s");
   EXPECT_EQ(r.rows[3].verdict, Verdict::kLate);
   EXPECT_EQ(r.rows[3].deviation, 180ms);  // past the window anchored on RTO#2 (0.844 s)
   EXPECT_EQ(r.rows[4].verdict, Verdict::kOk);
@@ -87,7 +88,7 @@ TEST(Diff, ARetransmissionMovedBy200msIsLateWithItsFrame) {
 TEST(Diff, AnEarlyRetransmissionIsReported) {
   Conversation c = retries2_five({0.208, 0.416, 0.844, 1.400, 3.340, 6.828});
   DiffResult r = diff_of(c, rto_options(c));
-  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.660, 1.696] s but seen at 1.400 s");
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.664, 1.696] s but seen at 1.400 s");
   EXPECT_EQ(r.rows[3].verdict, Verdict::kEarly);
 }
 
@@ -106,6 +107,30 @@ TEST(Diff, ATickOfLatenessEarlyInTheChainDoesNotFailTheRest) {
   DiffResult s = diff_of(slow, rto_options(slow, 13.524));
   EXPECT_FALSE(s.ok);
   EXPECT_EQ(s.rows[4].verdict, Verdict::kLate) << s.to_table();
+}
+
+// Two packets sent by timers are a whole number of jiffies apart, which places the jiffy
+// the next timer was armed in: the wheel cannot run it before that jiffy + delay + 1 (13 (b):
+// the TLP at 0.208 arms RTO#1 for 51 jiffies, sent 52 later at 0.416). A retransmission
+// 51 jiffies after the TLP fired a tick early and is reported; one that answered a frame at
+// some other phase of its jiffy (off the grid) keeps the window a jiffy wider.
+TEST(Diff, ATimerThatFiresATickEarlyIsCaught) {
+  Conversation early = retries2_five({0.208, 0.412, 0.840, 1.672, 3.336, 6.824});
+  DiffResult r = diff_of(early, rto_options(early, 13.480));
+  EXPECT_FALSE(r.ok) << r.to_table();
+  EXPECT_EQ(r.rows[1].verdict, Verdict::kEarly) << r.to_table();
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#6: retransmission 1 expected in [0.416, 0.420] s but seen at 0.412 s");
+  // The window's start: 0.3 ms (kCaptureLatency) before the tick, so the measured timeline's
+  // RTO#1 is 300 us inside it.
+  Conversation measured = retries2_five();
+  DiffResult m = diff_of(measured, rto_options(measured));
+  EXPECT_EQ(m.rows[1].earliest, m.rows[0].observed.value() + 52 * 4ms - kCaptureLatency);
+  EXPECT_EQ(m.rows[1].latest, m.rows[0].observed.value() + 53 * 4ms);
+  // 1.5 ms off the jiffy grid: not two timer packets, so the phase is unknown and the
+  // window starts at 51 jiffies after the TLP.
+  Conversation off_grid = retries2_five({0.2095, 0.416, 0.844, 1.676, 3.340, 6.828});
+  DiffResult o = diff_of(off_grid, rto_options(off_grid));
+  EXPECT_EQ(o.rows[1].earliest, o.rows[0].observed.value() + 51 * 4ms) << o.to_table();
 }
 
 // The zero-window ACK is a frame the kernel receives: handled in the next jiffy, the first
@@ -412,7 +437,7 @@ TEST(DiffRun, WhatTheRunnerPassesChecksTheRunsCapture) {
   in.client_port = 40000;
   DiffResult r = diff_run(path, in);
   EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.660, 1.696] s but seen at 1.876 s");
+  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.664, 1.696] s but seen at 1.876 s");
   EXPECT_EQ(r.give_up.observed_error, "ETIMEDOUT");
   EXPECT_EQ(r.give_up.verdict, Verdict::kOk);
 
