@@ -190,6 +190,7 @@ class Aligner {
     r.kind = e.kind;
     r.number = e.index;
     r.certain = e.certain;
+    r.from_timer = e.from_timer;
     r.nominal = e.nominal;
     r.earliest = e.earliest;
     r.latest = e.latest;

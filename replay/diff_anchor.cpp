@@ -34,14 +34,15 @@ bool on_one_tick_grid(Nanos interval, Nanos jiffy) {
 // capture's clock is known when both packets came from the timer softirq, i.e. they are a
 // whole number of jiffies apart: `at` is then its tick plus the capture's few microseconds,
 // and the window starts at at + (d + 1) jiffies - kCaptureLatency. Otherwise (the previous
-// packet answered a received frame, anywhere within its jiffy) it starts a jiffy earlier.
-std::optional<std::pair<Nanos, Nanos>> armed_window(Nanos at, Nanos seen, Nanos step, int hz) {
+// packet answered a received frame, anywhere within its jiffy), or when this packet is not
+// a timer's (`from_timer`: an ICMP clocked it out), it starts a jiffy earlier.
+std::optional<std::pair<Nanos, Nanos>> armed_window(Nanos at, Nanos seen, bool from_timer, Nanos step, int hz) {
   const Nanos jiffy = std::chrono::duration_cast<Nanos>(std::chrono::seconds(1)) / hz;
   const std::int64_t d = (step + jiffy / 2) / jiffy;
   if (d <= 0) return std::nullopt;
   model::WheelWindow w = model::timer_wheel_window(model::Jiffies{d}, hz);
   const Nanos latest = at + (w.latest.count + 1) * jiffy;
-  if (seen > at && on_one_tick_grid(seen - at, jiffy))
+  if (from_timer && seen > at && on_one_tick_grid(seen - at, jiffy))
     return std::make_pair(at + w.earliest.count * jiffy - kCaptureLatency, latest);
   return std::make_pair(at + (w.earliest.count - 1) * jiffy, latest);
 }
@@ -65,7 +66,7 @@ void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz
     // misplaced packet is reported once, not again through the event after it.
     if (prev && prev->observed && prev->nominal && prev->verdict == Verdict::kOk && r.observed && r.nominal &&
         timing_verdict(r.verdict)) {
-      if (auto w = armed_window(*prev->observed, *r.observed, *r.nominal - *prev->nominal, hz)) {
+      if (auto w = armed_window(*prev->observed, *r.observed, r.from_timer, *r.nominal - *prev->nominal, hz)) {
         r.earliest = w->first;
         r.latest = w->second;
         judge(r);

@@ -24,6 +24,7 @@ struct Acc {
   std::int64_t max_rel = 0;
   Duration extra{};
   bool on_origin = false;
+  bool from_timer = true;  // in every phase
   std::size_t count = 0;
 };
 
@@ -34,9 +35,11 @@ void accumulate(Acc& a, const Firing& f, std::int64_t rel) {
     a.min_rel = a.max_rel = rel;
     a.extra = f.extra;
     a.on_origin = f.on_origin;
+    a.from_timer = f.from_timer;
   } else {
     a.min_rel = std::min(a.min_rel, rel);
     a.max_rel = std::max(a.max_rel, rel);
+    a.from_timer = a.from_timer && f.from_timer;
   }
   ++a.count;
 }
@@ -170,6 +173,7 @@ Expectation enumerate_phases(const Simulation& simulate, ChainSpec spec) {
     ev.earliest = earliest_of(a, hz);
     ev.latest = latest_of(a, hz, spec.slack);
     ev.certain = a.count == runs;
+    ev.from_timer = a.from_timer && !a.on_origin && a.extra == Duration::zero();
     if (auto it = nominal_events.find(key); it != nominal_events.end()) {
       ev.nominal = nominal_of(*it->second, nominal_clock.origin(), hz);
     }

@@ -60,6 +60,10 @@ struct Firing {
   Jiffies at{};
   Duration extra{};
   bool on_origin = false;
+  // Sent by a timer armed when the event before it was sent (in its callback or in the
+  // same jiffy), for a whole number of jiffies: false for a packet sent on a received
+  // frame (an ICMP that clocks out a retransmission at once).
+  bool from_timer = true;
 };
 
 struct Run {

@@ -57,6 +57,7 @@ Run simulate(const RtoParams& p, const Derived& d, const TimerClock& c) {
 
   int retransmits = 0;  // icsk_retransmits
   int backoff = 0;      // icsk_backoff
+  bool next_from_timer = true;  // whether `next` is a timer's expiry
   Jiffies rto = d.rto0;  // icsk_rto
   std::optional<Jiffies> stamp;  // tp->retrans_stamp: the first RTO retransmission
 
@@ -89,7 +90,10 @@ Run simulate(const RtoParams& p, const Derived& d, const TimerClock& c) {
     // tcp_update_rto_stats(), tcp_retransmit_skb(); retrans_stamp is set by the
     // first RTO retransmission (the TLP does not set it).
     ++retransmits;
-    run.events.push_back(Firing{EventKind::kRto, retransmits, now});
+    Firing fired{EventKind::kRto, retransmits, now};
+    fired.from_timer = next_from_timer;
+    run.events.push_back(fired);
+    next_from_timer = true;
     if (!stamp) stamp = now;
 
     // out_reset_timer: icsk_backoff++, icsk_rto = min(icsk_rto << 1, rto_max), then
@@ -115,6 +119,7 @@ Run simulate(const RtoParams& p, const Derived& d, const TimerClock& c) {
           next = c.fire(arrival, remaining, ArmedFrom::kElsewhere);
         } else {
           next = arrival;  // "RTO revert clocked out retransmission": tcp_retransmit_timer() now
+          next_from_timer = false;  // sent in the ICMP's softirq, at the ICMP's phase
         }
       }
     }

@@ -89,6 +89,26 @@ TEST(IcmpRevert, Ipv6AddressUnreachableDoesNotRevert) {
   EXPECT_EQ(e.give_up->error, "EHOSTUNREACH");
 }
 
+TEST(IcmpRevert, ARetransmissionTheIcmpClocksOutIsNotATimers) {
+  // The ICMP comes 300 ms after RTO#1: remaining = 51 - 75 jiffies < 0, so
+  // tcp_ld_RTO_revert() calls tcp_retransmit_timer() from the ICMP's softirq: RTO#2 is sent
+  // at the ICMP's phase, not on a tick, and the diff must not narrow its window.
+  RtoParams p;
+  p.retries2 = 5;
+  p.icmp.error = IcmpError::kHostUnreachable;
+  p.icmp.only_rto = std::vector<int>{1};
+  p.icmp.original_and_tlp = false;
+  p.icmp.delay = 300ms;
+  const Expectation e = rto_model(p);
+  ASSERT_NE(find_event(e, EventKind::kRto, 2), nullptr);
+  if (const ExpectedEvent* tlp = find_event(e, EventKind::kTlp, 1)) {
+    EXPECT_TRUE(tlp->from_timer);
+  }
+  EXPECT_TRUE(find_event(e, EventKind::kRto, 1)->from_timer);
+  EXPECT_FALSE(find_event(e, EventKind::kRto, 2)->from_timer);
+  EXPECT_TRUE(find_event(e, EventKind::kRto, 3)->from_timer);
+}
+
 TEST(IcmpRevert, RevertedTimerIsNotClampedToTheUserTimeoutButTheDeathTestStillIs) {
   // tcp_ld_RTO_revert() arms `remaining` directly: no tcp_clamp_rto_to_user_timeout().
   // U = 1000 ms with an ICMP for every RTO: 50 j steps nominal from F1 = 102 j; the

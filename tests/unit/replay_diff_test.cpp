@@ -133,6 +133,24 @@ TEST(Diff, ATimerThatFiresATickEarlyIsCaught) {
   EXPECT_EQ(o.rows[1].earliest, o.rows[0].observed.value() + 51 * 4ms) << o.to_table();
 }
 
+// A packet an ICMP clocked out (model::ExpectedEvent::from_timer false) is not a timer's,
+// even when it happens to fall on the jiffy grid: its window keeps the extra jiffy.
+TEST(DiffAnchor, OnlyTimerPacketsGetTheNarrowWindow) {
+  auto rows_with = [](bool from_timer) {
+    std::vector<DiffRow> rows(2);
+    rows[0].nominal = 208ms;
+    rows[0].observed = 208ms;
+    rows[1].nominal = 412ms;  // 51 jiffies after
+    rows[1].observed = 416ms;
+    rows[1].from_timer = from_timer;
+    anchor_rows_on_observed(rows, 2ms, 250, Nanos::zero());
+    return rows[1];
+  };
+  EXPECT_EQ(rows_with(true).earliest, 208ms + 52 * 4ms - kCaptureLatency);
+  EXPECT_EQ(rows_with(false).earliest, 208ms + 51 * 4ms);
+  EXPECT_EQ(rows_with(true).latest, rows_with(false).latest);
+}
+
 // The zero-window ACK is a frame the kernel receives: handled in the next jiffy, the first
 // probe comes up to a jiffy later than from the frame's time; more than that is still late.
 TEST(Diff, FirstProbeMayTrailAReceivedOriginByAJiffyButNoMore) {

@@ -89,6 +89,7 @@ struct DiffRow {
   int number = 0;                 // 1-based within its kind
   bool expected = true;           // false: an unexpected observed event
   bool certain = true;            // the model produces it for every timer-wheel phase
+  bool from_timer = true;         // model::ExpectedEvent::from_timer
   std::optional<Nanos> nominal;
   Nanos earliest{};
   Nanos latest{};

@@ -42,6 +42,10 @@ struct ExpectedEvent {
   // False when the event happens for some timer-wheel phases only (a give-up that
   // comes one retransmission earlier or later depending on the accumulated lateness).
   bool certain = true;
+  // Sent by a timer armed, for a whole number of jiffies, when the event before it was
+  // sent; false for a packet sent on a received frame (an ICMP that clocks out a
+  // retransmission at once). The diff narrows the anchored window of such events only.
+  bool from_timer = true;
 };
 // "RTO#3", "TLP", "probe#2", "give-up".
 std::string label(const ExpectedEvent& e);
