@@ -442,6 +442,7 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--commit", report_options.commit, "git commit of the tree measured");
   report_cmd->add_option("--elapsed", report_options.elapsed, "how long the whole run took");
   report_cmd->add_option("--load", report_options.load, "load average before the run");
+  report_cmd->add_option("--steal", report_options.steal, "share of CPU time stolen by the hypervisor during the run");
 
   CLI11_PARSE(app, argc, argv);
   try {

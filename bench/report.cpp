@@ -112,6 +112,7 @@ class Report {
     h << "- date: " << utc_date(dir_) << (o_.elapsed.empty() ? "" : ", the whole run took " + o_.elapsed) << "\n";
     h << "- machine: " << ::sysconf(_SC_NPROCESSORS_ONLN) << " CPUs (nproc), " << cpu_model() << ", kernel " << u.release
       << (hz_ ? ", HZ=" + std::to_string(hz_) : "") << (o_.load.empty() ? "" : ", load average before the run " + o_.load)
+      << (o_.steal.empty() ? "" : ", CPU time stolen by the hypervisor during the run (/proc/stat steal) " + o_.steal)
       << "\n";
     if (!offloads_.empty()) h << "- offloads after `ethtool -K DEV tso off gso off gro off`: " << offloads_ << "\n";
     return h.str();
@@ -290,8 +291,9 @@ class Report {
            "and in brackets the diff's own deviation (how far outside the window; 0 inside). A timer of 64 jiffies or "
            "more sits on level 1 of the kernel's timer wheel (8-jiffy buckets): its window is 8 jiffies wide and where in "
            "it the timer fires depends on the jiffies counter's phase when it was armed, which the capture does not "
-           "show. A level-0 timer's window (after the first event) starts at its nominal time and is two jiffies wide; "
-           "the wheel fires it on the tick after it expires, so it lands a jiffy or two after the start (see RESULTS.md, "
+           "show. A level-0 timer anchored on a packet a whole number of jiffies before it (both sent by timers) has a "
+           "window that starts at the tick the wheel runs it on (the tick after it expires), less 0.3 ms of capture "
+           "latency, and ends a jiffy later (a late tick): it lands about 0.3 ms after the start (see RESULTS.md, "
            "figure 4). What measures the recording itself is the last figure below: intervals between consecutive "
            "retransmissions against a whole number of jiffies.\n\n| event | window width (jiffies) |";
     for (std::size_t i = 0; i < runs.size(); ++i) out << " run " << i + 1 << " |";

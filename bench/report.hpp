@@ -16,6 +16,7 @@ struct ReportOptions {
   std::string commit;
   std::string elapsed;  // "7 min 12 s"
   std::string load;     // /proc/loadavg's first three fields before the run
+  std::string steal;    // share of CPU time the hypervisor took during the run, e.g. "3.1%"
 };
 
 // Returns 0, or throws std::runtime_error when RESULTS.md cannot be written.

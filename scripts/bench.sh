@@ -45,6 +45,10 @@ else
   results=bench/RESULTS.md
 fi
 
+# /proc/stat's cpu line: user nice system idle iowait irq softirq steal ...; a VM's steal is
+# CPU time the hypervisor gave to others, which delays timers and threads alike.
+cpu_times() { awk '/^cpu /{t=0; for (i = 2; i <= 9; i++) t += $i; print $9, t}' /proc/stat; }
+read -r steal_before total_before < <(cpu_times)
 started=$(date +%s)
 echo "== 1. reaction"
 "$net" reaction --exchanges "$exchanges" --record "$OUT/reaction.pcap" --json "$OUT/reaction.json"
@@ -69,6 +73,8 @@ echo "== 5. micro"
 "$BUILD_DIR/bench/tapfault_bench_micro" --benchmark_min_time="$micro_time" \
   --benchmark_out="$OUT/micro.json" --benchmark_out_format=json
 elapsed=$(($(date +%s) - started))
+read -r steal_after total_after < <(cpu_times)
+steal=$(awk -v s=$((steal_after - steal_before)) -v t=$((total_after - total_before)) 'BEGIN { printf "%.1f%%", t ? 100 * s / t : 0 }')
 
 # BENCH_COMMIT names the tree when it is not a git checkout (an exported snapshot).
 if [[ -n "${BENCH_COMMIT:-}" ]]; then
@@ -81,4 +87,4 @@ command="bash scripts/bench.sh"
 ((quick)) && command="$command --quick"
 "$net" report --dir "$OUT" --results "$results" --command "$command" --commit "$commit" \
   --elapsed "$((elapsed / 60)) min $((elapsed % 60)) s (the build before it $((build_seconds / 60)) min $((build_seconds % 60)) s)" \
-  --load "$load"
+  --load "$load" --steal "$steal"
