@@ -81,7 +81,7 @@ if [[ -n "${BENCH_COMMIT:-}" ]]; then
   commit=$BENCH_COMMIT
 else
   commit=$(git rev-parse --short HEAD)
-  git diff --quiet HEAD -- stack tap replay bench include CMakeLists.txt || commit="$commit + uncommitted changes"
+  git diff --quiet HEAD -- stack tap replay bench include CMakeLists.txt ':!bench/*.md' || commit="$commit + uncommitted changes"
 fi
 command="bash scripts/bench.sh"
 ((quick)) && command="$command --quick"
