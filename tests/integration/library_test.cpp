@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 
+#include "support/late_timers.hpp"
 #include "support/tapfault_cli.hpp"
 
 namespace tapfault::testing {
@@ -64,19 +66,40 @@ TEST_P(ScenarioLibrary, PassesTheSameWayEveryRunAndMatchesItsGoldenCapture) {
   constexpr int kConcurrentRuns = 3;
 #endif
   const int kRuns = bulk ? 1 : kConcurrentRuns;
+  // A kernel timer that fires after its window is retried (at most kAttempts runs in all)
+  // when that is the only failure: the timer softirq runs late on a busy or stolen CPU but
+  // never early (support/late_timers.hpp). A model that puts a window too early fails every
+  // attempt; anything else fails the first.
+  constexpr int kAttempts = 3;
   std::vector<std::filesystem::path> outs;
-  std::vector<std::string> commands;
-  for (int i = 0; i < kRuns; ++i) {
-    outs.push_back(fresh_out_dir(name + "-" + std::to_string(i)));
-    commands.push_back(std::string(TAPFAULT_BINARY) + " run " + scenario_path(name + ".yaml").string() +
-                       " --out " + outs.back().string() + " -q");
+  std::string output;
+  for (int attempt = 1;; ++attempt) {
+    outs.clear();
+    std::vector<std::string> commands;
+    for (int i = 0; i < kRuns; ++i) {
+      outs.push_back(fresh_out_dir(name + "-" + std::to_string(i)));
+      commands.push_back(std::string(TAPFAULT_BINARY) + " run " + scenario_path(name + ".yaml").string() +
+                         " --out " + outs.back().string() + " -q");
+    }
+    std::string all;
+    for (const auto& c : commands) all += "(" + c + "; echo \"rc=$?\") & ";
+    StealMeter steal;
+    output = run_command(all + "wait").output;
+    std::string late;
+    bool any_other_failure = false;
+    for (int i = 0; i < kRuns; ++i) {
+      auto report = read_json(outs[i] / "report.json");
+      if (report["verdict"] == "pass") continue;
+      if (auto l = late_timers_only(report)) late += "run " + std::to_string(i) + ": " + *l + "; ";
+      else any_other_failure = true;
+    }
+    if (late.empty() || any_other_failure || attempt == kAttempts) break;
+    std::cerr << "attempt " << attempt << " of " << kAttempts << ": kernel timers late (" << late
+              << "steal " << static_cast<int>(steal.fraction() * 100) << "%), running " << name << " again\n";
   }
-  std::string all;
-  for (const auto& c : commands) all += "(" + c + "; echo \"rc=$?\") & ";
-  auto r = run_command(all + "wait");
   for (int i = 0; i < kRuns; ++i) {
     auto report = read_json(outs[i] / "report.json");
-    EXPECT_EQ(report["verdict"], "pass") << "run " << i << ":\n" << r.output;
+    EXPECT_EQ(report["verdict"], "pass") << "run " << i << ":\n" << output;
     EXPECT_FALSE(report["checks"].empty()) << "a scenario without expectations proves nothing";
     EXPECT_FALSE(report["capture"].contains("warning")) << "run " << i << ": " << report["capture"].dump();
   }
