@@ -6,14 +6,25 @@
 // incomplete capture) says something about tapfault or the kernel, not the machine.
 #pragma once
 
+#include <chrono>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 namespace tapfault::testing {
+
+// How many runs a scenario gets in all when every failure is late_timers_only(), and the
+// pause before each repeat: 2, 4, 8, 16 s. Steal on this VM comes in bursts of about a
+// minute (13% in one minute, 4% in the next); a repeat right away tends to land in the same
+// burst (three runs within 15 s were all late under 22% steal).
+constexpr int kLateTimerAttempts = 5;
+inline void pause_before_repeat(int failed_attempt) {
+  std::this_thread::sleep_for(std::chrono::seconds(1 << failed_attempt));
+}
 
 // "keepalive#3 21.0 ms late" for each late event (and the give-up), or nullopt when the
 // report failed for any other reason too, or did not fail.

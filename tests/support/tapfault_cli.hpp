@@ -134,10 +134,11 @@ struct RunOutput {
 
 // `env` is put before the command (e.g. "SUDO_UID=65534"); `extra` after the scenario.
 // A run that failed only because kernel timers fired after their model windows is run
-// again, at most three runs in all (support/late_timers.hpp says why that alone may repeat).
+// again, at most kLateTimerAttempts runs in all, with pauses (support/late_timers.hpp says
+// why that alone may repeat).
 inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "",
                                    const std::string& env = "") {
-  constexpr int kAttempts = 3;
+  constexpr int kAttempts = kLateTimerAttempts;
   RunOutput r;
   for (int attempt = 1;; ++attempt) {
     r = RunOutput{};
@@ -153,6 +154,7 @@ inline RunOutput run_scenario_file(const std::string& name, const std::string& e
     if (!late || attempt == kAttempts) return r;
     std::cerr << "attempt " << attempt << " of " << kAttempts << ": kernel timers late (" << *late << "; steal "
               << static_cast<int>(steal.fraction() * 100) << "%), running " << name << " again\n";
+    pause_before_repeat(attempt);
   }
 }
 
