@@ -7,9 +7,9 @@
 #include "tapfault/stack/host.hpp"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "fault_engine.hpp"
+#include "flow_table.hpp"
 #include "reassembly.hpp"
 #include "tapfault/stack/codec.hpp"
 #include "tcp_connection.hpp"
@@ -46,6 +46,11 @@ struct FlowKeyHash {
 std::uint64_t flow_hash(const FlowKey& k, std::uint64_t seed) {
   return splitmix64(seed ^ FlowKeyHash{}(k));
 }
+
+// The flow table picks a slot with the hash's low bits: FNV-1a's are weak, so it is mixed.
+struct FlowSlotHash {
+  std::uint64_t operator()(const FlowKey& k) const { return splitmix64(FlowKeyHash{}(k)); }
+};
 
 // ICMP type and code on the wire for each IcmpKind (RFC 792, RFC 1191, RFC 4443).
 std::pair<std::uint8_t, std::uint8_t> icmp_type_code(IcmpKind k) {
@@ -85,7 +90,8 @@ struct Host::Impl final : ConnectionContext {
   Reassembler reassembler;
   HostStats stats;
   std::optional<MacAddress> kernel_mac;
-  std::unordered_map<FlowKey, std::unique_ptr<TcpConnection>, FlowKeyHash> conns;
+  FlowTable<TcpConnection, FlowKey, FlowSlotHash> conns;
+  std::vector<TcpConnection*> selected;     // for_selected(): reused
   TimerIndex timers;                        // the connections with a deadline, soonest first
   std::vector<TcpConnection*> due_scratch;  // poll(): reused
   std::vector<FlowKey> due_keys;            // poll(): reused
@@ -196,8 +202,13 @@ struct Host::Impl final : ConnectionContext {
 
   template <typename Fn>
   void for_selected(const Fault& f, Fn&& fn) {
-    for (auto& [key, c] : conns)
-      if (f.connection == 0 || f.connection == c->id()) fn(*c);
+    // In order of acceptance, whatever the table's slot order.
+    selected.clear();
+    conns.for_each([&](TcpConnection& c) {
+      if (f.connection == 0 || f.connection == c.id()) selected.push_back(&c);
+    });
+    std::sort(selected.begin(), selected.end(), [](auto* a, auto* b) { return a->id() < b->id(); });
+    for (TcpConnection* c : selected) fn(*c);
   }
 
   void apply_changes(std::size_t first, Instant now, TcpConnection* trigger_conn) {
@@ -310,8 +321,7 @@ struct Host::Impl final : ConnectionContext {
   // --- dispatch ---------------------------------------------------------
   void on_tcp(const DecodedTcp& seg, Instant now) {
     FlowKey key{seg.dst, seg.src, seg.tcp.dst_port, seg.tcp.src_port};
-    auto it = conns.find(key);
-    TcpConnection* c = it == conns.end() ? nullptr : it->second.get();
+    TcpConnection* c = conns.find(key);
     bool new_syn = seg.tcp.has(tcp_flags::kSyn) && !seg.tcp.has(tcp_flags::kAck) &&
                    !seg.tcp.has(tcp_flags::kRst);
     if (c && c->state() == TcpState::kTimeWait && new_syn) {
@@ -340,8 +350,7 @@ struct Host::Impl final : ConnectionContext {
     auto c = std::make_unique<TcpConnection>(++accepted, key, l, cfg, SeqNum(static_cast<std::uint32_t>(h)),
                                              static_cast<std::uint32_t>(h >> 32));
     ++stats.connections_accepted;
-    TcpConnection& ref = *c;
-    conns.emplace(key, std::move(c));
+    TcpConnection& ref = conns.insert(std::move(c));
     // A window fault already active applies to new connections too.
     for (std::size_t i = 0; i < faults.faults().size(); ++i) {
       const Fault& f = faults.faults()[i];
@@ -386,11 +395,10 @@ struct Host::Impl final : ConnectionContext {
   }
 
   void retire(const FlowKey& key) {
-    auto it = conns.find(key);
-    if (it == conns.end()) return;
-    finished.push_back(it->second->summary());
-    timers.remove(*it->second);
-    conns.erase(it);
+    std::unique_ptr<TcpConnection> c = conns.erase(key);
+    if (!c) return;
+    finished.push_back(c->summary());
+    timers.remove(*c);
   }
 
   void on_frame(std::span<const std::uint8_t> frame, Instant now) {
@@ -462,10 +470,10 @@ struct Host::Impl final : ConnectionContext {
     due_keys.clear();
     for (const TcpConnection* c : due_scratch) due_keys.push_back(c->key());
     for (const auto& key : due_keys) {
-      auto it = conns.find(key);
-      if (it == conns.end()) continue;
-      it->second->on_timer(now, *this);
-      if (it->second->closed()) retire(key);
+      TcpConnection* c = conns.find(key);
+      if (!c) continue;
+      c->on_timer(now, *this);
+      if (c->closed()) retire(key);
     }
   }
 
@@ -511,7 +519,7 @@ const HostConfig& Host::config() const { return impl_->cfg; }
 
 std::vector<ConnectionSummary> Host::connections() const {
   std::vector<ConnectionSummary> all = impl_->finished;
-  for (const auto& [key, c] : impl_->conns) all.push_back(c->summary());
+  impl_->conns.for_each([&](const TcpConnection& c) { all.push_back(c.summary()); });
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return all;
 }
