@@ -62,13 +62,24 @@ void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz
       r.latest += first_late_slack;
       judge(r);
     }
-    // A predecessor that is itself a mismatch does not move its successor's window: one
-    // misplaced packet is reported once, not again through the event after it.
-    if (prev && prev->observed && prev->nominal && prev->verdict == Verdict::kOk && r.observed && r.nominal &&
-        timing_verdict(r.verdict)) {
+    // Every problem is reported once, not again through the event after it. A predecessor
+    // that was early or not a timing match at all does not move its successor's window. One
+    // that was late may have been a timer the softirq ran late, which re-arms the next one
+    // from that late jiffy (tcp_retransmit_timer() -> inet_csk_reset_xmit_timer()), or a
+    // packet that something else delayed, which leaves the chain where it was: the
+    // successor may fall in either window.
+    const bool anchor = prev && prev->observed && prev->nominal && r.observed && r.nominal &&
+                        timing_verdict(r.verdict) &&
+                        (prev->verdict == Verdict::kOk || prev->verdict == Verdict::kLate);
+    if (anchor) {
       if (auto w = armed_window(*prev->observed, *r.observed, r.from_timer, *r.nominal - *prev->nominal, hz)) {
-        r.earliest = w->first;
-        r.latest = w->second;
+        if (prev->verdict == Verdict::kOk) {
+          r.earliest = w->first;
+          r.latest = w->second;
+        } else {
+          r.earliest = std::min(r.earliest, w->first);
+          r.latest = std::max(r.latest, w->second);
+        }
         judge(r);
       }
     }
