@@ -118,6 +118,8 @@ struct Recorder::Batch {
   sockaddr_ll from[kFrames];
   alignas(cmsghdr) std::uint8_t control[kFrames][kControlBytes];
   mmsghdr messages[kFrames];
+  std::chrono::nanoseconds times[kFrames];  // each frame's kernel time stamp
+  std::uint8_t order[kFrames];              // the frames by time stamp
 };
 
 Recorder::Recorder(std::string ifname, std::filesystem::path pcap_path)
@@ -157,14 +159,24 @@ std::size_t Recorder::drain(const FrameCallback& callback) {
       throw std::system_error(errno, std::generic_category(), "recording " + ifname_);
     }
     for (int i = 0; i < received; ++i) {
-      std::chrono::nanoseconds kernel_time{};
-      if (!find_timestamp(b.messages[i].msg_hdr, kernel_time)) {
+      if (!find_timestamp(b.messages[i].msg_hdr, b.times[i])) {
         ++stats_.missing_timestamps;
-        kernel_time = realtime_now();
+        b.times[i] = realtime_now();
       }
+      b.order[i] = static_cast<std::uint8_t>(i);
+    }
+    // In time-stamp order. A frame the peer writes is stamped on the peer's CPU as the TAP
+    // hands it to the stack, one the kernel sends on the sender's CPU, and each is queued to
+    // this socket a little later: a frame stamped 256 ns after another was seen queued before
+    // it (an echo run). Both are in the socket by the time the driver drains it, so sorting
+    // each batch puts them back in order; the pcap, the frame numbers and the callbacks agree.
+    std::stable_sort(b.order, b.order + received,
+                     [&b](std::uint8_t x, std::uint8_t y) { return b.times[x] < b.times[y]; });
+    for (int k = 0; k < received; ++k) {
+      const std::size_t i = b.order[k];
       const std::size_t wire_length = b.messages[i].msg_len;
       record({b.slots.get() + i * kSnapLength, std::min(wire_length, kSnapLength)}, wire_length,
-             b.from[i].sll_pkttype == PACKET_OUTGOING, kernel_time, callback);
+             b.from[i].sll_pkttype == PACKET_OUTGOING, b.times[i], callback);
     }
     frames += static_cast<std::size_t>(received);
   }
