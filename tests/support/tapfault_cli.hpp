@@ -132,30 +132,40 @@ struct RunOutput {
   }
 };
 
-// `env` is put before the command (e.g. "SUDO_UID=65534"); `extra` after the scenario.
-// A run that failed only because kernel timers fired after their model windows is run
-// again, at most kLateTimerAttempts runs in all, with pauses (support/late_timers.hpp says
-// why that alone may repeat).
-inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "",
-                                   const std::string& env = "") {
-  constexpr int kAttempts = kLateTimerAttempts;
-  RunOutput r;
+// Runs `command`, a tapfault run writing into `out`, again while its only failure is kernel
+// timers fired after their model windows: at most kLateTimerAttempts runs in all, with
+// pauses (support/late_timers.hpp says why that alone may repeat). `out` is emptied first.
+inline CommandResult run_repeating_late_timers(const std::string& command, const std::filesystem::path& out,
+                                               const std::string& what) {
   for (int attempt = 1;; ++attempt) {
-    r = RunOutput{};
-    auto out = fresh_out_dir(name);
+    std::filesystem::remove_all(out);
     StealMeter steal;
-    r.cli = run_command((env.empty() ? "" : "env " + env + " ") + std::string(TAPFAULT_BINARY) + " run " +
-                        scenario_path(name + ".yaml").string() + " --out " + out.string() + " " + extra);
-    if (std::filesystem::exists(out / "report.json")) r.report = read_json(out / "report.json");
-    if (std::filesystem::exists(out / "capture.pcap")) r.frames = read_pcap(out / "capture.pcap");
-    std::ifstream tl(out / "timeline.jsonl");
-    for (std::string line; std::getline(tl, line);) r.timeline.push_back(nlohmann::json::parse(line));
-    auto late = late_timers_only(r.report);
-    if (!late || attempt == kAttempts) return r;
-    std::cerr << "attempt " << attempt << " of " << kAttempts << ": kernel timers late (" << *late << "; steal "
-              << static_cast<int>(steal.fraction() * 100) << "%), running " << name << " again\n";
+    CommandResult r = run_command(command);
+    std::optional<std::string> late;
+    if (r.exit_code != 0 && std::filesystem::exists(out / "report.json"))
+      late = late_timers_only(read_json(out / "report.json"));
+    if (!late || attempt == kLateTimerAttempts) return r;
+    std::cerr << "attempt " << attempt << " of " << kLateTimerAttempts << ": kernel timers late (" << *late
+              << "; steal " << static_cast<int>(steal.fraction() * 100) << "%), running " << what << " again\n";
     pause_before_repeat(attempt);
   }
+}
+
+// `env` is put before the command (e.g. "SUDO_UID=65534"); `extra` after the scenario.
+// Repeated while only kernel timers failed (run_repeating_late_timers).
+inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "",
+                                   const std::string& env = "") {
+  RunOutput r;
+  auto out = fresh_out_dir(name);
+  r.cli = run_repeating_late_timers((env.empty() ? "" : "env " + env + " ") + std::string(TAPFAULT_BINARY) +
+                                        " run " + scenario_path(name + ".yaml").string() + " --out " +
+                                        out.string() + " " + extra,
+                                    out, name);
+  if (std::filesystem::exists(out / "report.json")) r.report = read_json(out / "report.json");
+  if (std::filesystem::exists(out / "capture.pcap")) r.frames = read_pcap(out / "capture.pcap");
+  std::ifstream tl(out / "timeline.jsonl");
+  for (std::string line; std::getline(tl, line);) r.timeline.push_back(nlohmann::json::parse(line));
+  return r;
 }
 
 // A TCP segment from a capture with its time and 1-based frame number.
