@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <iostream>
 
-#include "support/late_timers.hpp"
 #include "support/tapfault_cli.hpp"
 
 namespace tapfault::testing {
@@ -66,38 +64,17 @@ TEST_P(ScenarioLibrary, PassesTheSameWayEveryRunAndMatchesItsGoldenCapture) {
   constexpr int kConcurrentRuns = 3;
 #endif
   const int kRuns = bulk ? 1 : kConcurrentRuns;
-  // A kernel timer that fires after its window is retried (at most kAttempts runs in all,
-  // with pauses) when that is the only failure: the timer softirq runs late on a busy or
-  // stolen CPU but never early (support/late_timers.hpp). A model that puts a window too
-  // early fails every attempt; anything else fails the first.
-  constexpr int kAttempts = kLateTimerAttempts;
+  // Run again while the only failure is kernel timers fired after their windows
+  // (run_repeating_late_timers): a model that puts a window too early fails every attempt;
+  // anything else fails the first.
   std::vector<std::filesystem::path> outs;
-  std::string output;
-  for (int attempt = 1;; ++attempt) {
-    outs.clear();
-    std::vector<std::string> commands;
-    for (int i = 0; i < kRuns; ++i) {
-      outs.push_back(fresh_out_dir(name + "-" + std::to_string(i)));
-      commands.push_back(std::string(TAPFAULT_BINARY) + " run " + scenario_path(name + ".yaml").string() +
-                         " --out " + outs.back().string() + " -q");
-    }
-    std::string all;
-    for (const auto& c : commands) all += "(" + c + "; echo \"rc=$?\") & ";
-    StealMeter steal;
-    output = run_command(all + "wait").output;
-    std::string late;
-    bool any_other_failure = false;
-    for (int i = 0; i < kRuns; ++i) {
-      auto report = read_json(outs[i] / "report.json");
-      if (report["verdict"] == "pass") continue;
-      if (auto l = late_timers_only(report)) late += "run " + std::to_string(i) + ": " + *l + "; ";
-      else any_other_failure = true;
-    }
-    if (late.empty() || any_other_failure || attempt == kAttempts) break;
-    std::cerr << "attempt " << attempt << " of " << kAttempts << ": kernel timers late (" << late
-              << "steal " << static_cast<int>(steal.fraction() * 100) << "%), running " << name << " again\n";
-    pause_before_repeat(attempt);
+  std::string all;
+  for (int i = 0; i < kRuns; ++i) {
+    outs.push_back(fresh_out_dir(name + "-" + std::to_string(i)));
+    all += "(" + std::string(TAPFAULT_BINARY) + " run " + scenario_path(name + ".yaml").string() + " --out " +
+           outs.back().string() + " -q; echo \"rc=$?\") & ";
   }
+  const std::string output = run_repeating_late_timers(all + "wait", outs, name).output;
   for (int i = 0; i < kRuns; ++i) {
     auto report = read_json(outs[i] / "report.json");
     EXPECT_EQ(report["verdict"], "pass") << "run " << i << ":\n" << output;

@@ -37,7 +37,7 @@ std::string on_a_terminal(const std::filesystem::path& out, const std::string& m
   CommandResult r = run_repeating_late_timers("script -qfec '" + std::string(TAPFAULT_BINARY) + " run " +
                                                   scenario_path("lost-peer-ipv4.yaml").string() + " --out " +
                                                   out.string() + more + "' /dev/null",
-                                              out, "lost-peer-ipv4 on a terminal");
+                                              {out}, "lost-peer-ipv4 on a terminal");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return r.output;
 }
@@ -74,7 +74,7 @@ TEST(Progress, NoneWithQuietOrWithoutATerminal) {
   EXPECT_EQ(tty.find("retransmission"), std::string::npos) << tty;
   auto plain = run_repeating_late_timers(
       std::string(TAPFAULT_BINARY) + " run " + scenario_path("lost-peer-ipv4.yaml").string() + " --out " + out.string(),
-      out, "lost-peer-ipv4");
+      {out}, "lost-peer-ipv4");
   EXPECT_EQ(plain.exit_code, 0) << plain.output;
   EXPECT_EQ(plain.output.find('\r'), std::string::npos) << plain.output;
   EXPECT_EQ(plain.output.find("next expected"), std::string::npos);

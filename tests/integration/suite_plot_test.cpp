@@ -66,7 +66,7 @@ TEST(PlotOnTheRealKernel, SilentPeerRunBecomesAnSvgWithRetransmissionsAndTheFaul
   auto cli = run_repeating_late_timers(
       std::string(TAPFAULT_BINARY) + " run " + scenario_path("silent-peer-ipv4.yaml").string() + " --out " +
           out.string() + " -q",
-      out, "silent-peer-ipv4");
+      {out}, "silent-peer-ipv4");
   ASSERT_EQ(cli.exit_code, 0) << cli.output;
   PlotData d = load_plot_data(out);
   EXPECT_TRUE(d.notes.empty()) << d.notes.front();
