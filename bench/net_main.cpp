@@ -25,7 +25,7 @@
 #include "peer_loop.hpp"
 #include "process_memory.hpp"
 #include "report.hpp"
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 #include "tapfault/tap/errors.hpp"
 #include "tapfault/tap/sysctl.hpp"
 #include "workloads.hpp"

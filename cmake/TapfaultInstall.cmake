@@ -8,21 +8,24 @@
 # Installs bin/tapfault, the static libraries, include/tapfault/, the man page and
 # lib/cmake/tapfault/ (tapfaultConfig.cmake finds the dependencies again: libtins, libpcap
 # and libnl through pkg-config, yaml-cpp, nlohmann_json, Boost, CLI11, Threads).
-# tapfault::tapfault links all four libraries; tapfault::stack, tapfault::tap,
-# tapfault::models and tapfault::replay are there for a project that wants less.
+# tapfault::tapfault links every library; tapfault::stack, tapfault::tap, tapfault::model,
+# tapfault::scenario, tapfault::analysis, tapfault::report, tapfault::run and tapfault::cli
+# (the rooms of docs/architecture.md) are there for a project that wants less.
 # docs/examples/gtest-peer is such a project; scripts/test-install.sh builds it.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set_target_properties(tapfault_stack PROPERTIES EXPORT_NAME stack)
-set_target_properties(tapfault_tap PROPERTIES EXPORT_NAME tap)
-set_target_properties(tapfault_models PROPERTIES EXPORT_NAME models)
-set_target_properties(tapfault_replay PROPERTIES EXPORT_NAME replay)
+set(TAPFAULT_LIBRARIES tapfault_stack tapfault_tap tapfault_model tapfault_scenario
+  tapfault_analysis tapfault_report tapfault_run tapfault_cli)
+foreach(lib ${TAPFAULT_LIBRARIES})
+  string(REPLACE "tapfault_" "" name ${lib})
+  set_target_properties(${lib} PROPERTIES EXPORT_NAME ${name})
+endforeach()
 
 # tapfault::tapfault: everything (the executable keeps the plain name `tapfault`).
 add_library(tapfault_all INTERFACE)
 set_target_properties(tapfault_all PROPERTIES EXPORT_NAME tapfault)
-target_link_libraries(tapfault_all INTERFACE tapfault_replay tapfault_tap tapfault_stack tapfault_models)
+target_link_libraries(tapfault_all INTERFACE ${TAPFAULT_LIBRARIES})
 target_compile_features(tapfault_all INTERFACE cxx_std_20)
 if(TAPFAULT_SANITIZE)  # the installed libraries call into the sanitizer runtimes
   target_link_options(tapfault_all INTERFACE -fsanitize=address,undefined)
@@ -30,9 +33,9 @@ endif()
 add_library(tapfault::tapfault ALIAS tapfault_all)
 
 set(TAPFAULT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/tapfault)
-install(TARGETS tapfault_stack tapfault_tap tapfault_models tapfault_replay tapfault_all
+install(TARGETS ${TAPFAULT_LIBRARIES} tapfault_all
   EXPORT tapfaultTargets
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})  # include/ comes with tapfault::stack and ::models
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})  # include/ comes with tapfault::stack and ::model
 install(TARGETS tapfault RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/tapfault DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.hpp")

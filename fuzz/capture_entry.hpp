@@ -16,8 +16,8 @@
 #include <filesystem>
 #include <string>
 
-#include "tapfault/replay/capture_reader.hpp"
-#include "tapfault/replay/extract.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
+#include "tapfault/replay/analysis/flows.hpp"
 
 namespace tapfault::fuzz {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::fuzz {
 

@@ -16,8 +16,8 @@ trap 'rm -rf "$work"' EXIT
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for f in bin/tapfault include/tapfault/replay/run.hpp include/tapfault/stack/host.hpp \
-         lib/libtapfault_stack.a lib/libtapfault_tap.a lib/libtapfault_models.a lib/libtapfault_replay.a \
+for f in bin/tapfault include/tapfault/replay/run/run.hpp include/tapfault/stack/host.hpp \
+         lib/libtapfault_stack.a lib/libtapfault_tap.a lib/libtapfault_model.a lib/libtapfault_run.a \
          lib/cmake/tapfault/tapfaultConfig.cmake lib/cmake/tapfault/tapfaultConfigVersion.cmake \
          share/man/man1/tapfault.1; do
   # GNUInstallDirs may pick lib64 or lib/<multiarch> on some systems.

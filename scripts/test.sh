@@ -14,7 +14,7 @@ started=$(date +%s)
 step() { echo "test.sh: $1 ($(($(date +%s) - started)) s)"; }
 
 failed=()
-bash scripts/build.sh --test
+CMAKE_ARGS="-DTAPFAULT_WERROR=ON ${CMAKE_ARGS:-}" bash scripts/build.sh --test
 BUILD_DIR=${BUILD_DIR:-build}
 step "built $BUILD_DIR"
 ctest --test-dir "$BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 600 -LE realtime "$@" ||
@@ -30,7 +30,7 @@ if [[ "$sanitize" == 1 ]]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:abort_on_error=1}
   ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-build-asan}
-  BUILD_DIR=$ASAN_BUILD_DIR CMAKE_ARGS="-DTAPFAULT_SANITIZE=ON ${CMAKE_ARGS:-}" bash scripts/build.sh --test
+  BUILD_DIR=$ASAN_BUILD_DIR CMAKE_ARGS="-DTAPFAULT_SANITIZE=ON -DTAPFAULT_WERROR=ON ${CMAKE_ARGS:-}" bash scripts/build.sh --test
   step "built $ASAN_BUILD_DIR (ASan + UBSan)"
   # The install test builds an example against an installed package: nothing to sanitize.
   # The netns tests one at a time: each library test already runs its scenario three times

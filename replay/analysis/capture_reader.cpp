@@ -3,7 +3,7 @@
 //
 // libpcap's own messages are kept in the CaptureError ("truncated dump file; tried to
 // read 100 captured bytes, only got 50") after a plain statement of what is wrong.
-#include "tapfault/replay/capture_reader.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
 
 #include <pcap/pcap.h>
 

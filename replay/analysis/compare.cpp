@@ -1,14 +1,14 @@
 // compare_captures(): each connection becomes a list of normalised packets (named
 // fields with printable values), compared in order; the first field that differs is
 // reported with both values and both frame numbers.
-#include "tapfault/replay/compare.hpp"
+#include "tapfault/replay/analysis/compare.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
 
-#include "tapfault/replay/extract.hpp"
+#include "tapfault/replay/analysis/flows.hpp"
 
 namespace tapfault::replay {
 namespace {

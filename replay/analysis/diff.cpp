@@ -1,7 +1,7 @@
 // diff_capture(): choose the connection, put t = 0 where the model puts it, collect
 // what the kernel sent of the model's kinds, align it with the expectation, judge the
 // give-up, and name the first mismatch.
-#include "tapfault/replay/diff.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
 
 #include "diff_anchor.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "tapfault/replay/model_wheel.hpp"
+#include "tapfault/replay/model/wheel.hpp"
 
 namespace tapfault::replay {
 namespace {

@@ -20,7 +20,7 @@
 #include <optional>
 #include <vector>
 
-#include "tapfault/replay/diff.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
 
 namespace tapfault::replay {
 

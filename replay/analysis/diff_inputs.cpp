@@ -1,7 +1,7 @@
 // expectation_for(): sysctls, socket options, TCP_INFO hints and the capture -> model
 // parameters -> Expectation. Every parameter's value and source goes into `notes`, so a
 // report says what it compared against.
-#include "tapfault/replay/diff_inputs.hpp"
+#include "tapfault/replay/analysis/diff_inputs.hpp"
 
 #include <algorithm>
 #include <charconv>

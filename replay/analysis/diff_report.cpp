@@ -2,7 +2,7 @@
 // Both say what t = 0 is before giving any time.
 #include <cstdio>
 
-#include "tapfault/replay/diff.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
 
 namespace tapfault::replay {
 namespace {

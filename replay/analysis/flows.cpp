@@ -1,6 +1,6 @@
 // extract_flows(): splits the capture into connections and replays each one's
 // sequence space to classify the kernel's segments (rules in extract.hpp).
-#include "tapfault/replay/extract.hpp"
+#include "tapfault/replay/analysis/flows.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-#include "tapfault/replay/packet.hpp"
+#include "tapfault/replay/analysis/packet.hpp"
 
 namespace tapfault::replay {
 namespace {

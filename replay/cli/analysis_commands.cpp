@@ -1,7 +1,7 @@
 // `tapfault diff`, `tapfault model`, `tapfault compare` (see cli_analysis.hpp).
 // Flag values are checked by CLI11 validators, so a bad one is reported by CLI11 with
 // the flag's name and exit code 2 like any other parse error.
-#include "cli_analysis.hpp"
+#include "analysis_commands.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -13,8 +13,8 @@
 #include <memory>
 #include <optional>
 
-#include "tapfault/replay/compare.hpp"
-#include "tapfault/replay/diff.hpp"
+#include "tapfault/replay/analysis/compare.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
 
 namespace tapfault::replay {
 namespace {

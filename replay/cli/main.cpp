@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "cli_analysis.hpp"
-#include "plot.hpp"
-#include "suite.hpp"
-#include "tapfault/replay/run.hpp"
-#include "tapfault/replay/scenario.hpp"
+#include "analysis_commands.hpp"
+#include "plot_command.hpp"
+#include "suite_command.hpp"
+#include "tapfault/replay/run/run.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 #include "tapfault/tap/errors.hpp"
 
 namespace {

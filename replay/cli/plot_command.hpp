@@ -4,7 +4,7 @@
 
 #include <functional>
 
-#include "tapfault/replay/plot.hpp"
+#include "tapfault/replay/report/plot.hpp"
 
 namespace CLI {
 class App;

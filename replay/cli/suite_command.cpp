@@ -10,9 +10,9 @@
 #include <memory>
 #include <thread>
 
-#include "suite.hpp"
-#include "tapfault/replay/run.hpp"
-#include "tapfault/replay/suite.hpp"
+#include "suite_command.hpp"
+#include "tapfault/replay/run/run.hpp"
+#include "tapfault/replay/report/suite.hpp"
 
 namespace tapfault::replay {
 namespace {

@@ -1,5 +1,5 @@
 // Phase enumeration and aggregation shared by the models (see model_chain.hpp).
-#include "model_chain.hpp"
+#include "chain.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "tapfault/replay/model_wheel.hpp"
+#include "tapfault/replay/model/wheel.hpp"
 
 namespace tapfault::replay::model::detail {
 

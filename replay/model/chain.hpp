@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "tapfault/replay/model_expectation.hpp"
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/expectation.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model::detail {
 

@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <string>
 
-#include "tapfault/replay/model_expectation.hpp"
+#include "tapfault/replay/model/expectation.hpp"
 
 namespace tapfault::replay::model {
 

@@ -1,9 +1,9 @@
 // Keepalive probes to a silent peer and the RST give-up. See model_keepalive.hpp.
-#include "tapfault/replay/model_keepalive.hpp"
+#include "tapfault/replay/model/keepalive.hpp"
 
 #include <stdexcept>
 
-#include "model_chain.hpp"
+#include "chain.hpp"
 
 namespace tapfault::replay::model {
 

@@ -1,11 +1,11 @@
 // Zero-window probes: exponential backoff from tcp_probe0_base(), the
 // TCP_USER_TIMEOUT and tcp_retries2 limits, orphans. See model_persist.hpp.
-#include "tapfault/replay/model_persist.hpp"
+#include "tapfault/replay/model/persist.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "model_chain.hpp"
+#include "chain.hpp"
 
 namespace tapfault::replay::model {
 

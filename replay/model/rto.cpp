@@ -1,12 +1,12 @@
 // RTO retransmissions of an established connection to a silent peer, with optional
 // TCP_USER_TIMEOUT, orphan limits and RFC 6069 ICMP reverts. See model_rto.hpp for
 // the kernel functions mirrored; each step below names the one it follows.
-#include "tapfault/replay/model_rto.hpp"
+#include "tapfault/replay/model/rto.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "model_chain.hpp"
+#include "chain.hpp"
 
 namespace tapfault::replay::model {
 

@@ -1,11 +1,11 @@
 // SYN_SENT retransmissions: linear then exponential backoff, count and time limits,
 // TCP_USER_TIMEOUT, and the ICMP abort. See model_syn.hpp.
-#include "tapfault/replay/model_syn.hpp"
+#include "tapfault/replay/model/syn.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "model_chain.hpp"
+#include "chain.hpp"
 
 namespace tapfault::replay::model {
 

@@ -1,5 +1,5 @@
 // Jiffy conversions with the rounding of include/linux/jiffies.h.
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model {
 

@@ -1,5 +1,5 @@
 // kernel/time/timer.c: calc_index(), calc_wheel_index(), LVL_* constants.
-#include "tapfault/replay/model_wheel.hpp"
+#include "tapfault/replay/model/wheel.hpp"
 
 namespace tapfault::replay::model {
 

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tapfault/replay/plot.hpp"
+#include "tapfault/replay/report/plot.hpp"
 #include "tapfault/stack/codec.hpp"
 
 namespace tapfault::replay {

@@ -10,8 +10,8 @@
 #include <cmath>
 #include <sstream>
 
-#include "tapfault/replay/plot.hpp"
-#include "tapfault/replay/suite.hpp"  // xml_escape
+#include "tapfault/replay/report/plot.hpp"
+#include "tapfault/replay/report/suite.hpp"  // xml_escape
 
 namespace tapfault::replay {
 

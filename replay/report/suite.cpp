@@ -5,7 +5,7 @@
 // only run in its process, and a crash or a hang stays confined to its own row. The loop
 // polls its children every 20 ms rather than waiting on SIGCHLD so that run_suite() keeps
 // no process-wide state (no signal handlers) and can run inside a test binary.
-#include "tapfault/replay/suite.hpp"
+#include "tapfault/replay/report/suite.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -22,7 +22,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 extern char** environ;
 

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tapfault/replay/suite.hpp"
+#include "tapfault/replay/report/suite.hpp"
 
 namespace tapfault::replay {
 

@@ -1,6 +1,6 @@
 // The built-in kernel client (see client.hpp). Non-blocking socket calls; waits go
 // through Asio (async_wait on the fd) so the peer keeps running on the same thread.
-#include "tapfault/replay/client.hpp"
+#include "tapfault/replay/run/client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 // diff_run(): ModelRunInputs -> DiffOptions -> diff_capture_file().
-#include "tapfault/replay/diff_run.hpp"
+#include "tapfault/replay/run/model_check.hpp"
 
 #include <cstring>
 

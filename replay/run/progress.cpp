@@ -1,11 +1,11 @@
 // ModelProgress and model_progress_text() (progress.hpp).
-#include "tapfault/replay/progress.hpp"
+#include "tapfault/replay/run/progress.hpp"
 
 #include <pcap/dlt.h>
 
 #include <cstdio>
 
-#include "tapfault/replay/packet.hpp"
+#include "tapfault/replay/analysis/packet.hpp"
 
 namespace tapfault::replay {
 namespace {

@@ -12,14 +12,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "run_setup.hpp"
+#include "setup.hpp"
 #include "runner_parts.hpp"
-#include "tapfault/replay/client.hpp"
-#include "tapfault/replay/diff_run.hpp"
-#include "tapfault/replay/plot.hpp"
-#include "tapfault/replay/progress.hpp"
-#include "tapfault/replay/run.hpp"
-#include "tapfault/replay/sampler.hpp"
+#include "tapfault/replay/run/client.hpp"
+#include "tapfault/replay/run/model_check.hpp"
+#include "tapfault/replay/report/plot.hpp"
+#include "tapfault/replay/run/progress.hpp"
+#include "tapfault/replay/run/run.hpp"
+#include "tapfault/replay/run/sampler.hpp"
 #include "tapfault/stack/codec.hpp"
 #include "tapfault/tap/driver.hpp"
 #include "tapfault/tap/errors.hpp"

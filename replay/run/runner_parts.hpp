@@ -15,10 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tapfault/replay/client.hpp"
-#include "tapfault/replay/diff.hpp"
-#include "tapfault/replay/run.hpp"
-#include "tapfault/replay/sampler.hpp"
+#include "tapfault/replay/run/client.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
+#include "tapfault/replay/run/run.hpp"
+#include "tapfault/replay/run/sampler.hpp"
 #include "tapfault/stack/host.hpp"
 
 namespace tapfault::replay {

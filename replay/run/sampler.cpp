@@ -16,7 +16,7 @@
 //   newer. The INET_DIAG_INFO attribute is read raw with libnl's nlmsg_find_attr() and
 //   copied, at most as many bytes as the kernel sent, into TcpInfo, whose layout is
 //   checked below against the system's <linux/tcp.h>.
-#include "tapfault/replay/sampler.hpp"
+#include "tapfault/replay/run/sampler.hpp"
 
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>

@@ -1,5 +1,5 @@
 // Scenario -> network, sysctls and peer configuration (see run_setup.hpp).
-#include "run_setup.hpp"
+#include "setup.hpp"
 
 namespace tapfault::replay {
 namespace {

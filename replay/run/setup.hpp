@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 #include "tapfault/stack/host.hpp"
 #include "tapfault/tap/network.hpp"
 

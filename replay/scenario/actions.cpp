@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 namespace tapfault::replay::detail {
 

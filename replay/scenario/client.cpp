@@ -8,7 +8,7 @@
 #include <climits>
 #include <string>
 
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 namespace tapfault::replay::detail {
 

@@ -2,7 +2,7 @@
 // socket state, tcp_info fields, the kernel timer) and the timing model for the diff.
 #include <string>
 
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 namespace tapfault::replay::detail {
 

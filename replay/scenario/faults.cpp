@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 namespace tapfault::replay::detail {
 

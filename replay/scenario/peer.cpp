@@ -2,7 +2,7 @@
 // The fault list under it is scenario_faults.cpp.
 #include <string>
 
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 namespace tapfault::replay::detail {
 

@@ -1,7 +1,7 @@
 // Scenario parser, the top level: the document, its scalar fields, the checks that span
 // sections, and the small tables of the data model (errno names, socket states).
 // Read docs/scenarios.md for the format and scenario_yaml.hpp for the helpers.
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <utility>
 
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 namespace tapfault::replay {
 

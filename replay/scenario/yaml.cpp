@@ -1,6 +1,6 @@
 // Scenario parser, the value layer: fields with paths and marks, checked mappings, and the
 // scalar syntaxes of docs/scenarios.md ("Values"). Read scenario_yaml.hpp first.
-#include "scenario_yaml.hpp"
+#include "yaml.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "support/tapfault_cli.hpp"
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::testing {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "support/tapfault_cli.hpp"
 #include "support/xml_check.hpp"
-#include "tapfault/replay/plot.hpp"
-#include "tapfault/replay/suite.hpp"
+#include "tapfault/replay/report/plot.hpp"
+#include "tapfault/replay/report/suite.hpp"
 
 namespace tapfault::testing {
 namespace {

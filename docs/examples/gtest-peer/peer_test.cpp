@@ -16,8 +16,8 @@
 #include <string>
 #include <variant>
 
-#include "tapfault/replay/run.hpp"
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/run/run.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 #include "tapfault/stack/codec.hpp"
 #include "tapfault/stack/host.hpp"
 

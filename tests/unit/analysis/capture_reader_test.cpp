@@ -1,13 +1,13 @@
 // Reading captures: every supported link type and pcapng; and every way a file can be
 // wrong gives a CaptureError "FILE: what is wrong", never a crash.
-#include "tapfault/replay/capture_reader.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "replay_test_files.hpp"
+#include "support/test_files.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {

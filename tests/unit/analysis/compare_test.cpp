@@ -1,12 +1,12 @@
 // compare: two runs that differ only in ISNs, ports, MACs and timestamp values match;
 // a flag, a length, a window, an option or a gap beyond the tolerance is reported with
 // both values and both frame numbers.
-#include "tapfault/replay/compare.hpp"
+#include "tapfault/replay/analysis/compare.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replay_test_files.hpp"
+#include "support/test_files.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {

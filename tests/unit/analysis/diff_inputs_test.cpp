@@ -1,6 +1,6 @@
 // From sysctls, socket options and TCP_INFO to the model's parameters: precedence,
 // units (tcpi_rttvar is mdev / 4), and the give-up summary `tapfault model` prints.
-#include "tapfault/replay/diff_inputs.hpp"
+#include "tapfault/replay/analysis/diff_inputs.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

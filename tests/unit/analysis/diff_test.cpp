@@ -1,16 +1,15 @@
 // The diff on captures built from the timelines measured on this kernel (KERNEL-MODEL.md
 // section 13): they must pass; moved, missing and extra packets, and a wrong give-up,
 // must be reported with the exact message format and frame number.
-#include "tapfault/replay/diff.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
 
 #include <cerrno>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replay_test_files.hpp"
-#include "replay/diff_anchor.hpp"
-#include "tapfault/replay/diff_run.hpp"
+#include "support/test_files.hpp"
+#include "replay/analysis/diff_anchor.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {
@@ -460,29 +459,6 @@ TEST(Diff, IcmpErrorsSeenInTheCaptureFeedTheModel) {
   DiffResult r = diff_of(c, o);
   EXPECT_TRUE(r.ok) << r.to_table();
   EXPECT_EQ(r.observed_events, 7);
-}
-
-TEST(DiffRun, WhatTheRunnerPassesChecksTheRunsCapture) {
-  Conversation c = retries2_five({0.208, 0.416, 0.844, 1.876, 3.340, 6.828});
-  auto path = testing::scratch_dir() / "capture.pcap";
-  testing::write_pcap(path, c.frames);
-  ModelRunInputs in;
-  in.model = to_model_kind(ModelExpectation::Kind::kRto);
-  in.sysctls = {{"net.ipv4.tcp_retries2", "5"}, {"net.ipv4.tcp_rmem", "4096 131072 6291456"}};
-  in.rto = 204000us;
-  in.final_errno = ETIMEDOUT;
-  in.final_error_time = c.at(kSend + 13.484);
-  in.client_port = 40000;
-  DiffResult r = diff_run(path, in);
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.first_mismatch, "capture.pcap#8: retransmission 3 expected in [1.664, 1.696] s but seen at 1.876 s");
-  EXPECT_EQ(r.give_up.observed_error, "ETIMEDOUT");
-  EXPECT_EQ(r.give_up.verdict, Verdict::kOk);
-
-  in.client_port = 41000;
-  EXPECT_THROW(diff_run(path, in), CaptureError);
-  EXPECT_EQ(errno_name(0), "none");
-  EXPECT_EQ(errno_name(EHOSTUNREACH), "EHOSTUNREACH");
 }
 
 }  // namespace

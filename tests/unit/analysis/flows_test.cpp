@@ -1,10 +1,10 @@
 // The extractor: every kind of kernel segment classified as the kernel would explain it,
 // the peer's ACKs, windows and ICMP errors, the kernel side, flows and origins.
-#include "tapfault/replay/extract.hpp"
+#include "tapfault/replay/analysis/flows.hpp"
 
 #include <gtest/gtest.h>
 
-#include "replay_test_files.hpp"
+#include "support/test_files.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {

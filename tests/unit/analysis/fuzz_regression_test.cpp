@@ -1,25 +1,14 @@
-// The fuzz_scenario and fuzz_capture inputs as unit tests: every crash input ever found
-// (fuzz/regressions/<target>/) and every seed (fuzz/corpus/<target>/) runs through the entry
-// the libFuzzer target calls (fuzz/scenario_entry.hpp, fuzz/capture_entry.hpp): the parser
-// returns or throws ScenarioError, the capture reader returns or throws CaptureError, and
-// neither crashes, hangs or allocates without bound.
+// The fuzz_capture inputs as unit tests: every crash input ever found
+// (fuzz/regressions/fuzz_capture/) and every seed (fuzz/corpus/fuzz_capture/) runs through the
+// entry the libFuzzer target calls (fuzz/capture_entry.hpp): the capture reader returns or
+// throws CaptureError, and never crashes, hangs or allocates without bound.
 #include <gtest/gtest.h>
 
 #include "fuzz/capture_entry.hpp"
-#include "fuzz/scenario_entry.hpp"
 #include "support/fuzz_replay.hpp"
 
 namespace tapfault::testing {
 namespace {
-
-TEST(FuzzScenarioRegressions, EveryCrashInputFoundSoFarRunsCleanly) {
-  replay_fuzz_dir(&fuzz::run_scenario_input, "regressions", "fuzz_scenario");
-}
-
-TEST(FuzzScenarioRegressions, EverySeedRunsCleanly) {
-  ASSERT_FALSE(fuzz_inputs(fuzz_dir("corpus", "fuzz_scenario")).empty());
-  replay_fuzz_dir(&fuzz::run_scenario_input, "corpus", "fuzz_scenario");
-}
 
 TEST(FuzzCaptureRegressions, EveryCrashInputFoundSoFarRunsCleanly) {
   replay_fuzz_dir([](const std::uint8_t* d, std::size_t n) { fuzz::run_capture_input(d, n); }, "regressions",

@@ -1,6 +1,6 @@
 // `tapfault diff`, `model` and `compare` as main() runs them: the registration, the
 // output, and the exit codes 0 / 1 / 2.
-#include "../../replay/cli_analysis.hpp"
+#include "replay/cli/analysis_commands.hpp"
 
 #include <CLI/CLI.hpp>
 #include <gmock/gmock.h>
@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "replay_test_files.hpp"
+#include "support/test_files.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {

@@ -2,7 +2,7 @@
 // on the SYN (tcp_v4_err() SYN_SENT). KERNEL-MODEL.md section 8. HZ=250.
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

@@ -3,7 +3,7 @@
 // the first firing with elapsed >= U and probes_out > 0. HZ=250.
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

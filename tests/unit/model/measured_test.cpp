@@ -8,7 +8,7 @@
 // (testing::within). Every value below fits.
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

@@ -3,7 +3,7 @@
 // rto_max), backoff capped at tcp_retries2. HZ=250, base 51 j = 204 ms unless stated.
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

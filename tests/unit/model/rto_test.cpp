@@ -3,7 +3,7 @@
 // Nominal = no timer-wheel rounding.
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

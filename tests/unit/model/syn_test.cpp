@@ -3,7 +3,7 @@
 // after one, F_k >= tcp_model_timeout(R, 1 s)). HZ=250.
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "model_test_util.hpp"
+#include "model/test_util.hpp"
 
 namespace tapfault::replay::model {
 namespace {

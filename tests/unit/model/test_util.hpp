@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tapfault/replay/model.hpp"
+#include "tapfault/replay/model/model.hpp"
 
 namespace tapfault::replay::model::testing {
 

@@ -2,7 +2,7 @@
 // (1 jiffy = 4 ms) and at HZ=100/1000.
 #include <gtest/gtest.h>
 
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model {
 namespace {

@@ -2,7 +2,7 @@
 // computed by hand from LVL_START(n) = 63 << 3(n-1) and bucket = (expires / G + 1) * G.
 #include <gtest/gtest.h>
 
-#include "tapfault/replay/model_wheel.hpp"
+#include "tapfault/replay/model/wheel.hpp"
 
 namespace tapfault::replay::model {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "support/pcap_builder.hpp"
 #include "support/xml_check.hpp"
-#include "tapfault/replay/plot.hpp"
-#include "unit/replay_test_files.hpp"
+#include "tapfault/replay/report/plot.hpp"
+#include "support/test_files.hpp"
 
 namespace tapfault::testing {
 namespace {

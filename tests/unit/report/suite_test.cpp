@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "support/xml_check.hpp"
-#include "tapfault/replay/suite.hpp"
-#include "unit/replay_test_files.hpp"
+#include "tapfault/replay/report/suite.hpp"
+#include "support/test_files.hpp"
 
 namespace tapfault::testing {
 namespace {

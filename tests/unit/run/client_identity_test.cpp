@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tapfault/replay/run.hpp"
+#include "tapfault/replay/run/run.hpp"
 
 namespace tapfault::replay {
 namespace {

@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "replay/runner_parts.hpp"
-#include "tapfault/replay/scenario.hpp"
+#include "replay/run/runner_parts.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::replay {
 namespace {

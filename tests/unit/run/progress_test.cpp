@@ -3,12 +3,12 @@
 // With an RTO of 0.204 s (`tapfault model rto --sysctl net.ipv4.tcp_retries2=5`: TLP
 // 0.204, RTO#1..#5 at 0.408, 0.816, 1.632, 3.264, 6.528, give-up 13.056 nominal) the next
 // event is due one nominal step after the last one seen, lateness included.
-#include "tapfault/replay/progress.hpp"
+#include "tapfault/replay/run/progress.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "replay_test_files.hpp"
+#include "support/test_files.hpp"
 #include "support/pcap_builder.hpp"
 
 namespace tapfault::replay {

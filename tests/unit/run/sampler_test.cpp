@@ -1,7 +1,7 @@
 // replay::Sampler against the real kernel, each test in a fresh private network namespace
 // with loopback sockets, and `ss -tien` (run with popen inside the namespace) as the
 // independent witness; plus the pure formatting of ss_line, to_json and tcp_info_field.
-#include "tapfault/replay/sampler.hpp"
+#include "tapfault/replay/run/sampler.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "tap_test_env.hpp"
+#include "support/tap_test_env.hpp"
 
 namespace tapfault::replay {
 namespace {

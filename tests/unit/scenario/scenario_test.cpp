@@ -13,7 +13,7 @@
 #include <fstream>
 #include <string>
 
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::replay {
 namespace {

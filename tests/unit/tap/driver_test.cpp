@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "tap_test_env.hpp"
+#include "support/tap_test_env.hpp"
 #include "tapfault/tap/network.hpp"
 
 namespace tapfault::tap {

@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tap_test_env.hpp"
+#include "support/tap_test_env.hpp"
 #include "tapfault/tap/errors.hpp"
 #include "tapfault/tap/netlink.hpp"
 #include "tapfault/tap/sysctl.hpp"

@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-#include "tap_test_env.hpp"
+#include "support/tap_test_env.hpp"
 #include "tapfault/tap/network.hpp"
 
 namespace tapfault::tap {

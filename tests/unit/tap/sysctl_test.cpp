@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tap_test_env.hpp"
+#include "support/tap_test_env.hpp"
 #include "tapfault/tap/errors.hpp"
 
 namespace tapfault::tap {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tapfault/replay/packet.hpp"
+#include "tapfault/replay/analysis/packet.hpp"
 
 namespace tapfault::replay {
 

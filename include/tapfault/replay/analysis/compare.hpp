@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tapfault/replay/capture_reader.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
 
 namespace tapfault::replay {
 

@@ -21,10 +21,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tapfault/replay/capture_reader.hpp"
-#include "tapfault/replay/diff_inputs.hpp"
-#include "tapfault/replay/extract.hpp"
-#include "tapfault/replay/model.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
+#include "tapfault/replay/analysis/diff_inputs.hpp"
+#include "tapfault/replay/analysis/flows.hpp"
+#include "tapfault/replay/model/model.hpp"
 
 namespace tapfault::replay {
 

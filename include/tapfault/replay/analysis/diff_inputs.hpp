@@ -19,8 +19,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tapfault/replay/extract.hpp"
-#include "tapfault/replay/model.hpp"
+#include "tapfault/replay/analysis/flows.hpp"
+#include "tapfault/replay/model/model.hpp"
 
 namespace tapfault::replay {
 

@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "tapfault/replay/capture_reader.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
 
 namespace tapfault::replay {
 

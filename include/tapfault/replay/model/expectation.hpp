@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model {
 

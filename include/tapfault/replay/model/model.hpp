@@ -13,10 +13,10 @@
 //   model_keepalive.hpp    keepalive_model()
 #pragma once
 
-#include "tapfault/replay/model_expectation.hpp"
-#include "tapfault/replay/model_keepalive.hpp"
-#include "tapfault/replay/model_persist.hpp"
-#include "tapfault/replay/model_rto.hpp"
-#include "tapfault/replay/model_syn.hpp"
-#include "tapfault/replay/model_units.hpp"
-#include "tapfault/replay/model_wheel.hpp"
+#include "tapfault/replay/model/expectation.hpp"
+#include "tapfault/replay/model/keepalive.hpp"
+#include "tapfault/replay/model/persist.hpp"
+#include "tapfault/replay/model/rto.hpp"
+#include "tapfault/replay/model/syn.hpp"
+#include "tapfault/replay/model/units.hpp"
+#include "tapfault/replay/model/wheel.hpp"

@@ -16,9 +16,9 @@
 #include <optional>
 #include <string>
 
-#include "tapfault/replay/model_expectation.hpp"
-#include "tapfault/replay/model_rto.hpp"
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/expectation.hpp"
+#include "tapfault/replay/model/rto.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model {
 

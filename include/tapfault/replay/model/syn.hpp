@@ -14,9 +14,9 @@
 
 #include <chrono>
 
-#include "tapfault/replay/model_expectation.hpp"
-#include "tapfault/replay/model_rto.hpp"
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/expectation.hpp"
+#include "tapfault/replay/model/rto.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model {
 

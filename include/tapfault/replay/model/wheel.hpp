@@ -15,7 +15,7 @@
 // the delay sits exactly on a level boundary (63, 504, 4032, ... jiffies).
 #pragma once
 
-#include "tapfault/replay/model_units.hpp"
+#include "tapfault/replay/model/units.hpp"
 
 namespace tapfault::replay::model {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::replay {
 

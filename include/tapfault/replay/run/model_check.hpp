@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
-#include "tapfault/replay/diff.hpp"
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::replay {
 

@@ -15,8 +15,8 @@
 #include <span>
 #include <string>
 
-#include "tapfault/replay/capture_reader.hpp"
-#include "tapfault/replay/diff.hpp"
+#include "tapfault/replay/analysis/capture_reader.hpp"
+#include "tapfault/replay/analysis/diff.hpp"
 
 namespace tapfault::replay {
 

@@ -10,15 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tapfault/replay/scenario.hpp"
+#include "tapfault/replay/exit_codes.hpp"
+#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::replay {
-
-// Exit codes of every tapfault command (documented in --help and the README).
-inline constexpr int kExitPass = 0;
-inline constexpr int kExitExpectationFailed = 1;
-inline constexpr int kExitBadInput = 2;
-inline constexpr int kExitEnvironment = 3;
 
 // Who an external client runs as (see client_identity()).
 struct ClientIdentity {
