@@ -21,6 +21,13 @@ ctest --test-dir "$BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 600 -LE
   failed+=("tests in $BUILD_DIR")
 step "tests in $BUILD_DIR done"
 
+# A Release build as users make it (-O3, the executable and the libraries it links), here
+# with -Werror so that a warning only -O3 shows fails CI before it reaches a user's build
+# (GCC 12's false positives once broke the Release build under -Werror).
+BUILD_DIR=${RELEASE_BUILD_DIR:-build-release} BUILD_TYPE=Release CMAKE_ARGS="-DTAPFAULT_TESTS=OFF -DTAPFAULT_WERROR=ON" \
+  bash scripts/build.sh || failed+=("Release build (build-release)")
+step "built ${RELEASE_BUILD_DIR:-build-release} (Release)"
+
 # The sanitizer tree and fuzzing: on in CI (CI=true), or with TAPFAULT_SANITIZE_CI=1;
 # TAPFAULT_SANITIZE_CI=0 leaves them out.
 sanitize=${TAPFAULT_SANITIZE_CI:-$([[ "${CI:-}" == true ]] && echo 1 || echo 0)}
