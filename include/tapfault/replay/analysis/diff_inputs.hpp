@@ -7,7 +7,8 @@
 // TCP_KEEPIDLE/INTVL/CNT, TCP_SYNCNT, TCP_RTO_MIN_US, TCP_RTO_MAX_MS); an RTT hint
 // (TCP_INFO) beats the estimate from the capture; the capture beats the defaults
 // (SACK negotiated, segments in flight, ICMP errors seen, whether the peer answered
-// zero-window probes). The defaults are the 6.18 kernel's (KERNEL-MODEL.md, header).
+// zero-window probes). The defaults are the 6.18 kernel's (docs/kernel-timing.md, the
+// table at its top).
 #pragma once
 
 #include <chrono>

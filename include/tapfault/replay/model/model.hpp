@@ -3,7 +3,7 @@
 //
 // Pure code with no dependency (library tapfault_models), so `tapfault model` and
 // `diff` work on foreign captures and the tests need no network. Read first:
-// docs/models.md, then /work/shared/KERNEL-MODEL.md. One header per concept:
+// docs/models.md, then docs/kernel-timing.md. One header per concept:
 //   model_units.hpp        jiffies and the include/linux/jiffies.h conversions
 //   model_wheel.hpp        kernel/time/timer.c timer-wheel rounding
 //   model_expectation.hpp  ExpectedEvent, GiveUp, Expectation, to_table()
