@@ -28,7 +28,7 @@ namespace tapfault::replay {
 enum class ModelKind : std::uint8_t { kRto, kSyn, kPersist, kKeepalive };
 const char* to_string(ModelKind k);  // "rto", "syn", "persist", "keepalive"
 std::optional<ModelKind> parse_model_kind(std::string_view text);
-// Where each model puts t = 0 in a capture (extract.hpp explains each rule).
+// Where each model puts t = 0 in a capture (flows.hpp explains each rule).
 OriginRule origin_rule(ModelKind k);
 
 // A sysctl or socket option that does not parse or is out of range; the message names it.
