@@ -3,7 +3,7 @@
 // `tapfault diff` and `compare` turn into exit code 2). Any other exception escapes on
 // purpose: under libFuzzer it is a crash, under gtest a failure.
 //
-// Shared by fuzz_capture.cpp and tests/unit/replay_fuzz_regression_test.cpp. libpcap reads
+// Shared by fuzz_capture.cpp and tests/unit/analysis/fuzz_regression_test.cpp. libpcap reads
 // from a file, so the input goes to a temporary file first (one per process, rewritten).
 #pragma once
 

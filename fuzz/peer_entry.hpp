@@ -1,7 +1,7 @@
 // Fuzz entry for the frame codec and the peer: one input is a host setup plus a sequence
 // of frames from the "kernel", fed to stack::Host with an advancing fake clock.
 //
-// Shared by fuzz_peer.cpp (libFuzzer) and tests/unit/stack_fuzz_regression_test.cpp
+// Shared by fuzz_peer.cpp (libFuzzer) and tests/unit/stack/fuzz_regression_test.cpp
 // (which replays fuzz/regressions/fuzz_peer/*), so a crash found once stays fixed.
 //
 // Input layout:

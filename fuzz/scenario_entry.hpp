@@ -2,7 +2,7 @@
 // (what tapfault turns into exit code 2). Any other exception escapes on purpose: under
 // libFuzzer it is a crash, under gtest a failure.
 //
-// Shared by fuzz_scenario.cpp and tests/unit/replay_fuzz_regression_test.cpp.
+// Shared by fuzz_scenario.cpp and tests/unit/scenario/fuzz_regression_test.cpp.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test (unit and netns integration tests) with ctest.
+# Checks that no tracked file cites what the repository lacks (scripts/check-citations.sh),
+# then sets up, builds and runs every test (unit and netns integration tests) with ctest.
 # Integration tests need root and /dev/net/tun; with CI=true a missing capability fails them.
 #
 # In CI (CI=true) or with TAPFAULT_SANITIZE_CI=1 it then builds a second tree, build-asan/
@@ -14,6 +15,7 @@ started=$(date +%s)
 step() { echo "test.sh: $1 ($(($(date +%s) - started)) s)"; }
 
 failed=()
+bash scripts/check-citations.sh || failed+=("citations (scripts/check-citations.sh)")
 CMAKE_ARGS="-DTAPFAULT_WERROR=ON ${CMAKE_ARGS:-}" bash scripts/build.sh --test
 BUILD_DIR=${BUILD_DIR:-build}
 step "built $BUILD_DIR"

@@ -4,7 +4,7 @@
 // layer's bounds before decode_tcp_fast() sees a frame). Every segment of an established
 // connection goes through here, so nothing here allocates. The frames this path leaves
 // alone (IPv4 options or fragments, IPv6 extension headers, TCP options libtins would
-// read differently) go to libtins as before; tests/unit/stack_codec_test.cpp checks that
+// read differently) go to libtins as before; tests/unit/stack/codec_test.cpp checks that
 // both paths agree on every frame they both take.
 #pragma once
 

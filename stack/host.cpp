@@ -2,8 +2,9 @@
 //
 // Read first: host.hpp for the contract, fault.hpp for the hooks. Every frame
 // from the kernel goes: decode -> neighbour/ping/TCP dispatch; TCP segments
-// pass the before_input hook, then the connection; every segment the peer
-// sends passes before_emit, then the encoder.
+// pass before_input() (the input faults), then the connection; every segment
+// the peer sends passes emit() (output_silenced(), then the encoder); a fault
+// that fires or ends is applied by apply_one() (window, rst).
 #include "tapfault/stack/host.hpp"
 
 #include <algorithm>

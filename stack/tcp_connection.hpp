@@ -3,7 +3,7 @@
 // Read first: RFC 9293 3.10.7.4 (segment arrives, synchronized states), which
 // on_segment() follows step by step. The connection never reads a clock and
 // never touches a device: segments go out through ConnectionContext, which the
-// host implements (it applies the fault plan's before_emit hook and encodes).
+// host implements (its emit() drops what a silent fault silences, then encodes).
 #pragma once
 
 #include <cstdint>

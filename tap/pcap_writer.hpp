@@ -2,7 +2,7 @@
 //
 // The file is libpcap's format with nanosecond timestamps (magic 0xa1b23c4d, version 2.4,
 // records in the machine's byte order), byte for byte what pcap_dump() wrote before
-// (tests/unit/tap_pcap_writer_test.cpp compares them). Records are appended to a buffer on
+// (tests/unit/tap/pcap_writer_test.cpp compares them). Records are appended to a buffer on
 // the event loop; a full buffer (1 MiB) or flush() hands it to the writer thread, so the
 // loop never waits for the disk unless the disk falls 64 MiB behind. Only whole records
 // are ever written, in one write() per buffer. close() writes what is left and waits.

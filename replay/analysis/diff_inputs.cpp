@@ -200,7 +200,8 @@ model::Expectation syn(Source& src, const Flow* flow, int hz) {
   p.user_timeout = milliseconds(src.value("TCP_USER_TIMEOUT", "TCP_USER_TIMEOUT", "", 0, 0, INT32_MAX, " ms"));
   if (flow) {
     // In SYN_SENT every ICMP error aborts unless connect() holds the lock; a retry after
-    // an ICMP for the first SYN means it only set the soft error (KERNEL-MODEL.md 8.1).
+    // an ICMP for the first SYN means it only set the soft error (docs/kernel-timing.md
+    // section 8.1).
     Nanos established = Nanos::max();
     for (const PeerEvent& e : flow->peer_events)
       if (e.kind == PeerEventKind::kSynAck) established = std::min(established, e.at);

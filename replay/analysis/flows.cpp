@@ -1,5 +1,5 @@
 // extract_flows(): splits the capture into connections and replays each one's
-// sequence space to classify the kernel's segments (rules in extract.hpp).
+// sequence space to classify the kernel's segments (rules in include/tapfault/replay/analysis/flows.hpp).
 #include "tapfault/replay/analysis/flows.hpp"
 
 #include <algorithm>
@@ -27,7 +27,7 @@ Endpoint dst_of(const Packet& p) { return {p.dst, p.tcp()->header.dst_port}; }
 
 bool is_pure_syn(const TcpSegment& s) { return s.has(flags::kSyn) && !s.has(flags::kAck); }
 
-// Which side is the kernel's: see extract.hpp.
+// Which side is the kernel's: see flows.hpp.
 std::pair<bool, std::string> a_is_kernel(const RawFlow& f) {
   for (const Packet* p : f.packets)
     if (p->tcp() && is_pure_syn(*p->tcp())) return {src_of(*p) == f.a, "sent the SYN"};

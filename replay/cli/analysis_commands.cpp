@@ -1,4 +1,4 @@
-// `tapfault diff`, `tapfault model`, `tapfault compare` (see cli_analysis.hpp).
+// `tapfault diff`, `tapfault model`, `tapfault compare` (see analysis_commands.hpp).
 // Flag values are checked by CLI11 validators, so a bad one is reported by CLI11 with
 // the flag's name and exit code 2 like any other parse error.
 #include "analysis_commands.hpp"

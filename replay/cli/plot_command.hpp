@@ -1,5 +1,5 @@
 // The `plot` subcommand of the tapfault CLI (the library side, plot_run() and
-// render_svg(), is include/tapfault/replay/plot.hpp).
+// render_svg(), is include/tapfault/replay/report/plot.hpp).
 #pragma once
 
 #include <functional>

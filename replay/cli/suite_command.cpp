@@ -1,5 +1,5 @@
 // `tapfault suite DIR`: the options, the progress line and the exit code around
-// run_suite() (replay/suite.cpp). See docs/cli.md for every flag.
+// run_suite() (replay/report/suite.cpp). See docs/cli.md for every flag.
 #include <sys/ioctl.h>
 #include <unistd.h>
 

@@ -1,5 +1,5 @@
 // The `suite` subcommand of the tapfault CLI (the library side is
-// include/tapfault/replay/suite.hpp).
+// include/tapfault/replay/report/suite.hpp).
 #pragma once
 
 #include <functional>

@@ -1,4 +1,4 @@
-// Phase enumeration and aggregation shared by the models (see model_chain.hpp).
+// Phase enumeration and aggregation shared by the models (see chain.hpp).
 #include "chain.hpp"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
-// Internal to tapfault_models: the machinery every model shares.
+// Internal to tapfault_model: the machinery every model shares.
 //
 // A model is written as a plain simulation of the kernel's timer chain in absolute
-// jiffies (model_rto.cpp, model_syn.cpp, ...). It asks a TimerClock when each timer
+// jiffies (rto.cpp, syn.cpp, ...). It asks a TimerClock when each timer
 // it arms will run. enumerate_phases() runs the simulation once without the wheel
 // (nominal) and then once per timer-wheel phase: the only unknown is the absolute
 // jiffy A of the origin modulo the coarsest granularity P the chain uses (every finer

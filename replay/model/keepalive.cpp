@@ -1,4 +1,4 @@
-// Keepalive probes to a silent peer and the RST give-up. See model_keepalive.hpp.
+// Keepalive probes to a silent peer and the RST give-up. See include/tapfault/replay/model/keepalive.hpp.
 #include "tapfault/replay/model/keepalive.hpp"
 
 #include <stdexcept>

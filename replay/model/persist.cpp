@@ -1,5 +1,5 @@
 // Zero-window probes: exponential backoff from tcp_probe0_base(), the
-// TCP_USER_TIMEOUT and tcp_retries2 limits, orphans. See model_persist.hpp.
+// TCP_USER_TIMEOUT and tcp_retries2 limits, orphans. See include/tapfault/replay/model/persist.hpp.
 #include "tapfault/replay/model/persist.hpp"
 
 #include <algorithm>

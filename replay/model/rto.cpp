@@ -1,5 +1,5 @@
 // RTO retransmissions of an established connection to a silent peer, with optional
-// TCP_USER_TIMEOUT, orphan limits and RFC 6069 ICMP reverts. See model_rto.hpp for
+// TCP_USER_TIMEOUT, orphan limits and RFC 6069 ICMP reverts. See include/tapfault/replay/model/rto.hpp for
 // the kernel functions mirrored; each step below names the one it follows.
 #include "tapfault/replay/model/rto.hpp"
 

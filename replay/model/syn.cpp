@@ -1,5 +1,5 @@
 // SYN_SENT retransmissions: linear then exponential backoff, count and time limits,
-// TCP_USER_TIMEOUT, and the ICMP abort. See model_syn.hpp.
+// TCP_USER_TIMEOUT, and the ICMP abort. See include/tapfault/replay/model/syn.hpp.
 #include "tapfault/replay/model/syn.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // load_plot_data(): a run folder's capture, timeline and report, reduced to what the plot
 // draws. The classification of kernel segments is documented at MarkKind
-// (include/tapfault/replay/plot.hpp); the probe rule follows tcp_xmit_probe_skb() in
+// (include/tapfault/replay/report/plot.hpp); the probe rule follows tcp_xmit_probe_skb() in
 // net/ipv4/tcp_output.c, which sends zero-window probes and keepalives with seq snd_una - 1.
 #include <pcap/pcap.h>
 
@@ -276,7 +276,7 @@ void add_timeline(const fs::path& path, int client_port, PlotData& out) {
   }
 }
 
-// report.json "model" (replay/diff_report.cpp): events[] and give_up with earliest_s,
+// report.json "model" (replay/analysis/diff_report.cpp): events[] and give_up with earliest_s,
 // latest_s and nominal_s counted from the model's origin, a capture frame (origin.frame);
 // without one, from the run's start.
 void add_model_bands(const json& report, const std::vector<CaptureFrame>& frames, PlotData& out) {

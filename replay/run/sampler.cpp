@@ -1,7 +1,7 @@
 // replay::Sampler: sock_diag dumps of the namespace's TCP sockets, and their rendering as
 // JSON and as `ss -tien` prints them.
 //
-// Read first: include/tapfault/replay/sampler.hpp. What libnl-idiag gives is used: the
+// Read first: include/tapfault/replay/run/sampler.hpp. What libnl-idiag gives is used: the
 // NETLINK_INET_DIAG socket (idiagnl_connect) and the parser of each reply's inet_diag_msg
 // (idiagnl_msg_parse: family, state, ports, addresses, queues, uid, inode and the timer
 // fields idiag_timer, idiag_expires, idiag_retrans). Two things it cannot give:

@@ -1,4 +1,4 @@
-// Scenario -> network, sysctls and peer configuration (see run_setup.hpp).
+// Scenario -> network, sysctls and peer configuration (see setup.hpp).
 #include "setup.hpp"
 
 namespace tapfault::replay {

@@ -12,8 +12,9 @@
 namespace tapfault::replay {
 
 // Sysctls every run pins before the scenario's own, so that a run does not depend on
-// the host's defaults (DESIGN.md "What makes a run reproducible"). The values are
-// Linux 6.18's defaults (KERNEL-MODEL.md, header), congestion control bbr.
+// the host's defaults (docs/architecture.md "What makes a run reproducible"). The
+// values are Linux 6.18's defaults (docs/kernel-timing.md, the table at its top),
+// congestion control bbr.
 const std::vector<std::pair<std::string, std::string>>& pinned_sysctls();
 
 tap::NetworkConfig network_config(const Scenario& s);

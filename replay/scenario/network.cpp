@@ -1,6 +1,6 @@
 // Scenario parser: `network:` (family, MTU, addresses, gateway) with the defaults of
-// docs/scenarios.md and DESIGN.md (192.0.2.0/24 and 2001:db8::/32 documentation prefixes,
-// RFC 5737 and RFC 3849).
+// docs/scenarios.md and docs/architecture.md "Boundaries" (the 192.0.2.0/24 and
+// 2001:db8::/32 documentation prefixes, RFC 5737 and RFC 3849).
 #include "yaml.hpp"
 
 namespace tapfault::replay::detail {

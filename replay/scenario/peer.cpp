@@ -1,5 +1,5 @@
 // Scenario parser: `peer:` the listeners, the application mode and the advertised window.
-// The fault list under it is scenario_faults.cpp.
+// The fault list under it is faults.cpp.
 #include <string>
 
 #include "yaml.hpp"

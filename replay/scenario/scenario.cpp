@@ -1,6 +1,6 @@
 // Scenario parser, the top level: the document, its scalar fields, the checks that span
 // sections, and the small tables of the data model (errno names, socket states).
-// Read docs/scenarios.md for the format and scenario_yaml.hpp for the helpers.
+// Read docs/scenarios.md for the format and yaml.hpp for the helpers.
 #include "tapfault/replay/scenario/scenario.hpp"
 
 #include <cerrno>

@@ -1,5 +1,5 @@
 // Scenario parser, the value layer: fields with paths and marks, checked mappings, and the
-// scalar syntaxes of docs/scenarios.md ("Values"). Read scenario_yaml.hpp first.
+// scalar syntaxes of docs/scenarios.md ("Values"). Read yaml.hpp first.
 #include "yaml.hpp"
 
 #include <algorithm>

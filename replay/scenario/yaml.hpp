@@ -1,4 +1,4 @@
-// Private to the scenario parser (replay/scenario*.cpp): YAML nodes that know their field
+// Private to the scenario parser (replay/scenario/*.cpp): YAML nodes that know their field
 // path and position, mappings that reject unknown keys, and the value syntaxes (durations,
 // sizes, integers, booleans, addresses, errno and state names) with their messages.
 //
@@ -128,7 +128,7 @@ std::uint32_t as_link_mtu(const Field& f);
 // The contents of `path` (resolved already); `what` names it in the message ("response file").
 std::vector<std::uint8_t> read_file(const Field& f, const std::filesystem::path& path, std::string_view what);
 
-// Section parsers (one file each: scenario_network.cpp, scenario_peer.cpp, ...).
+// Section parsers (one file each: network.cpp, peer.cpp, ...).
 // Sets ctx.family, which every later address is checked against.
 NetworkSpec parse_network(const Field& f, Context& ctx);
 PeerSpec parse_peer(const Field& f);

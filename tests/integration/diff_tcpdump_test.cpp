@@ -1,6 +1,6 @@
 // `tapfault diff` on a capture made outside tapfault: tcpdump on the client's end of a
 // veth pair between two namespaces, the server's replies blackholed after the handshake
-// (KERNEL-MODEL.md section 13's method), tcp_retries2 = 5 in the client's namespace.
+// (docs/kernel-timing.md section 0's method), tcp_retries2 = 5 in the client's namespace.
 // Every retransmission must fall inside the rto model's window and ETIMEDOUT inside the
 // give-up window; a copy without one retransmission must be reported.
 #include <fcntl.h>

@@ -17,7 +17,8 @@ TEST(LostPeerRealtime, DefaultsGiveUpAfterFifteenRetransmissionsWithEtimedout) {
     EXPECT_FALSE(s.seg.src == kernel && s.seg.tcp.has(stack::tcp_flags::kRst));
     if (s.seg.src == kernel && s.seg.payload.size() == 17) sends.push_back(s.t);
   }
-  // The original, the tail-loss probe and 15 RTO retransmissions (KERNEL-MODEL.md 13 (a)).
+  // The original, the tail-loss probe and 15 RTO retransmissions (docs/kernel-timing.md
+  // section 13 (a)).
   EXPECT_EQ(sends.size(), 17u);
   EXPECT_EQ(run.report["client"]["final_error"], "ETIMEDOUT");
   double died = run.report["client"]["final_error_at_s"].get<double>();

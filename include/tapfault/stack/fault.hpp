@@ -1,10 +1,16 @@
 // Faults as data: a trigger, an action and an optional end, applied at the peer's hooks.
 //
 // The scenario parser (replay/) builds a FaultPlan from `peer.faults`; stack::Host
-// applies it at two named hooks:
-//   before_input  every frame from the kernel, before the peer processes it
-//                 (silent/in, icmp, the triggers that count segments and bytes);
-//   before_emit   every segment the peer is about to send (silent/out, window).
+// (stack/host.cpp) applies it in three places:
+//   before_input()  every TCP segment from the kernel, before its connection sees it:
+//                   counts it for the triggers, drops it (silent in/all) or answers
+//                   it with an ICMP error (icmp);
+//   emit()          every segment a connection sends (the host's ConnectionContext):
+//                   output_silenced() drops it (silent out/all);
+//   apply_one()     when a fault fires or ends (a segment, a state change, delivered
+//                   bytes, or its time in poll()): window sets the connection's
+//                   advertised window (TcpConnection::set_window_override()) and sends
+//                   a window update; rst sends the reset.
 // Every fault that fires or ends is logged as a PeerEvent with its time and seq/ack.
 #pragma once
 

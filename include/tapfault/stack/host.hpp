@@ -1,6 +1,6 @@
 // stack::Host: the emulated peer host, pure: frames and `now` in, frames and a deadline out.
 //
-// Read first: DESIGN.md "Boundaries". The caller (tap::Driver, or a unit test)
+// Read first: docs/architecture.md "Boundaries". The caller (tap::Driver, or a unit test)
 // feeds every frame the kernel sent with on_frame(), calls poll() when
 // next_deadline() is reached, and sends every frame take_output() returns.
 // The host answers ARP and NDP for its addresses, answers ping, and runs the

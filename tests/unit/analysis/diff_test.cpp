@@ -1,6 +1,6 @@
-// The diff on captures built from the timelines measured on this kernel (KERNEL-MODEL.md
-// section 13): they must pass; moved, missing and extra packets, and a wrong give-up,
-// must be reported with the exact message format and frame number.
+// The diff on captures built from the timelines measured on this kernel
+// (docs/kernel-timing.md section 13): they must pass; moved, missing and extra packets,
+// and a wrong give-up, must be reported with the exact message format and frame number.
 #include "tapfault/replay/analysis/diff.hpp"
 
 #include <cerrno>
@@ -115,8 +115,8 @@ TEST(Diff, AnEarlyRetransmissionIsReported) {
 // re-arms from `jiffies`): the chain stays inside windows anchored on the observed event
 // before each one, where windows from the origin alone would fail every later event.
 TEST(Diff, ATickOfLatenessEarlyInTheChainDoesNotFailTheRest) {
-  // KERNEL-MODEL 13 (b), with RTO#1 a tick late (53 jiffies after the TLP instead of
-  // 52: outside its window from the origin, [0.412, 0.416] + 2 ms) and everything after it
+  // docs/kernel-timing.md section 13 (b), with RTO#1 a tick late (53 jiffies after the
+  // TLP instead of 52: outside its window from the origin, [0.412, 0.416] + 2 ms) and everything after it
   // moved by the same tick.
   Conversation c = retries2_five({0.208, 0.420, 0.848, 1.680, 3.344, 6.832});
   DiffResult r = diff_of(c, rto_options(c, 13.488));

@@ -1,5 +1,5 @@
 // ICMP errors during retransmission (RFC 6069, tcp_ld_RTO_revert() in tcp_ipv4.c) and
-// on the SYN (tcp_v4_err() SYN_SENT). KERNEL-MODEL.md section 8. HZ=250.
+// on the SYN (tcp_v4_err() SYN_SENT). docs/kernel-timing.md section 8. HZ=250.
 #include <gtest/gtest.h>
 
 #include "model/test_util.hpp"

@@ -1,4 +1,4 @@
-// keepalive_model(): tcp_keepalive_timer() by hand, KERNEL-MODEL.md sections 4.3 and 5.2:
+// keepalive_model(): tcp_keepalive_timer() by hand, docs/kernel-timing.md sections 4.3 and 5.2:
 // probes at idle + k * intvl; death (RST) after cnt probes, or with TCP_USER_TIMEOUT at
 // the first firing with elapsed >= U and probes_out > 0. HZ=250.
 #include <gtest/gtest.h>

@@ -1,6 +1,7 @@
-// Oracles: the timelines measured on Linux 6.18.44, HZ=250, veth netns (KERNEL-MODEL.md
-// section 13, times relative to the triggering packet, printed to the ms). Every
-// measured packet must fall inside the model's [earliest, latest] window.
+// Oracles: the timelines measured on Linux 6.18.44, HZ=250, veth netns
+// (docs/kernel-timing.md section 13, times relative to the triggering packet, printed
+// to the ms). Every measured packet must fall inside the model's [earliest, latest]
+// window.
 //
 // Stated slack: the windows already contain the origin's sub-jiffy phase; on top we
 // allow kCaptureSlack = 1 ms for the time between the timer softirq and the capture
@@ -135,8 +136,8 @@ TEST(MeasuredTimeline, IcmpOnSynAbortsAtTheFirstRetransmission) {
 }
 
 TEST(MeasuredTimeline, RateLimitedIcmpHostUnreachableRevertsAndReportsEhostunreachAt15_036s) {
-  // KERNEL-MODEL.md 8.2, retries2=5: intervals 0.21 (TLP), 0.21, 0.41, 0.83, 1.66, then
-  // 1.63, 3.42, 3.33, 3.33 to the death. Only RTO#4, #6 and #7 drew an ICMP that
+  // docs/kernel-timing.md section 8.2, retries2=5: intervals 0.21 (TLP), 0.21, 0.41, 0.83,
+  // 1.66, then 1.63, 3.42, 3.33, 3.33 to the death. Only RTO#4, #6 and #7 drew an ICMP that
   // reverted: 1.63 = (51 << 3) - 1 j after RTO#4; 3.42 = 51 << 4 j plus level-2
   // lateness after RTO#5 (no ICMP); 3.33 = (51 << 4) - 1 j plus lateness after #6 and
   // #7, each of which had doubled to 51 << 5 first. (The router's ip_error() and
@@ -159,7 +160,8 @@ TEST(MeasuredTimeline, RateLimitedIcmpHostUnreachableRevertsAndReportsEhostunrea
 }
 
 TEST(MeasuredTimeline, Ipv6RouteDeletedProbesFailLocallyAndDieWithEnetunreachAt938_174s) {
-  // KERNEL-MODEL.md 9: the write goes to the persist timer (`timer:(persist,204ms,0)`),
+  // docs/kernel-timing.md section 9: the write goes to the persist timer
+  // (`timer:(persist,204ms,0)`),
   // every probe fails in ip6_dst_lookup_flow() but counts, nothing answers.
   PersistParams p;
   p.peer_answers = false;

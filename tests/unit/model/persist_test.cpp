@@ -1,4 +1,4 @@
-// persist_model(): zero-window probes, by hand from KERNEL-MODEL.md sections 4.2 and 7:
+// persist_model(): zero-window probes, by hand from docs/kernel-timing.md sections 4.2 and 7:
 // base = max(icsk_rto, TCP_RTO_MIN), interval after probe k = min(base << min(k, 10),
 // rto_max), backoff capped at tcp_retries2. HZ=250, base 51 j = 204 ms unless stated.
 #include <gtest/gtest.h>
@@ -111,7 +111,7 @@ TEST(PersistModel, UnansweredOrphanGetsEightProbes) {
 }
 
 TEST(PersistModel, FailedLocalRouteReportsTheSoftError) {
-  // KERNEL-MODEL.md 9: probes fail in ip6_dst_lookup_flow() but count as sent.
+  // docs/kernel-timing.md section 9: probes fail in ip6_dst_lookup_flow() but count as sent.
   PersistParams p;
   p.peer_answers = false;
   p.soft_error = "ENETUNREACH";

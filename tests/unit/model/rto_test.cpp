@@ -1,5 +1,5 @@
 // rto_model() and tcp_model_timeout_ms() against tables computed by hand from the
-// kernel formulas (KERNEL-MODEL.md sections 3 and 12 (a), (b)); HZ=250, 1 jiffy = 4 ms.
+// kernel formulas (docs/kernel-timing.md sections 3 and 12 (a), (b)); HZ=250, 1 jiffy = 4 ms.
 // Nominal = no timer-wheel rounding.
 #include <gtest/gtest.h>
 
@@ -102,7 +102,7 @@ TEST(RtoModel, Retries2FifteenGivesUpAt924_6sByFormula) {
 }
 
 TEST(RtoModel, BlackholeWithDefaultsMatchesTableA) {
-  // KERNEL-MODEL.md 12 (a): TLP at R0 = 204 ms, RTO#k at 204 * 2^k for k <= 10 (the
+  // docs/kernel-timing.md section 12 (a): TLP at R0 = 204 ms, RTO#k at 204 * 2^k for k <= 10 (the
   // chain restarts from the TLP), then 120 s apart; ETIMEDOUT at the 16th firing.
   const Expectation e = rto_model(RtoParams{});
   EXPECT_EQ(nominal_ms(e, EventKind::kTlp), (std::vector<std::int64_t>{204}));
@@ -243,7 +243,7 @@ TEST(RtoModel, WheelWindowsOfTableAByHand) {
 }
 
 TEST(RtoModel, Rto200msExactlyRetransmitsSixteenTimesOnlyWithoutTheWheel) {
-  // KERNEL-MODEL.md 12 (a): with R0 = 50 j the nominal F16 - F1 = 231100 j = 924.4 s
+  // docs/kernel-timing.md section 12 (a): with R0 = 50 j the nominal F16 - F1 = 231100 j = 924.4 s
   // < 924.6 s, so a 16th retransmission and death at 1044.8 s; the wheel's lateness
   // (seconds by then) pushes F16 - F1 past 924.6 s in every phase.
   RtoParams p;

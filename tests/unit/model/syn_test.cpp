@@ -1,4 +1,4 @@
-// syn_model(): SYN retransmissions in SYN_SENT, by hand from KERNEL-MODEL.md section 6
+// syn_model(): SYN retransmissions in SYN_SENT, by hand from docs/kernel-timing.md section 6
 // (d_k = I for k <= L + 1, then doubling; death at (k - 1) >= R + L retransmissions or,
 // after one, F_k >= tcp_model_timeout(R, 1 s)). HZ=250.
 #include <gtest/gtest.h>

@@ -320,7 +320,7 @@ TEST(TcpInfoLayout, BitFieldsMatchTheSystemHeader) {
   EXPECT_EQ(mine.tcpi_snd_wnd, 65535u);
 }
 
-// The third `ss` block of /work/shared/seeds/000_*.txt: an IPv6 client whose peer went
+// The third `ss` block of docs/cases/field-reports/seed-000.txt: an IPv6 client whose peer went
 // unreachable after the route was deleted, probing with the persist timer.
 SocketSample seed_sample() {
   SocketSample s;

@@ -1,7 +1,7 @@
 // The diff: what the kernel did on one connection of a capture, event by event,
 // against what an expected-backoff model says it should have done.
 //
-// Read first: extract.hpp (what is observed, and each model's t = 0), diff_inputs.hpp
+// Read first: flows.hpp (what is observed, and each model's t = 0), diff_inputs.hpp
 // (how the model's parameters are found), docs/models.md (the windows).
 //
 // Every time in a DiffResult is relative to one origin, stated in the result: the
@@ -35,7 +35,7 @@ namespace tapfault::replay {
 // for an origin the kernel receives (a zero-window ACK, the last segment before a
 // keepalive) from the tap to the jiffies stamp in tcp_ack(). Both are tens of
 // microseconds on an idle machine; the section 13 measurements all fit with 1 ms (see
-// tests/unit/model_measured_test.cpp). 2 ms leaves room for a loaded CI machine while
+// tests/unit/model/measured_test.cpp). 2 ms leaves room for a loaded CI machine while
 // staying half a jiffy at HZ=250, far below any interval the models distinguish.
 inline constexpr Nanos kCaptureSlack = std::chrono::milliseconds(2);
 // A give-up seen only as the application's errno is seen when the client process has woken

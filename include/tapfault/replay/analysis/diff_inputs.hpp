@@ -7,7 +7,8 @@
 // TCP_KEEPIDLE/INTVL/CNT, TCP_SYNCNT, TCP_RTO_MIN_US, TCP_RTO_MAX_MS); an RTT hint
 // (TCP_INFO) beats the estimate from the capture; the capture beats the defaults
 // (SACK negotiated, segments in flight, ICMP errors seen, whether the peer answered
-// zero-window probes). The defaults are the 6.18 kernel's (KERNEL-MODEL.md, header).
+// zero-window probes). The defaults are the 6.18 kernel's (docs/kernel-timing.md, the
+// table at its top).
 #pragma once
 
 #include <chrono>
@@ -27,7 +28,7 @@ namespace tapfault::replay {
 enum class ModelKind : std::uint8_t { kRto, kSyn, kPersist, kKeepalive };
 const char* to_string(ModelKind k);  // "rto", "syn", "persist", "keepalive"
 std::optional<ModelKind> parse_model_kind(std::string_view text);
-// Where each model puts t = 0 in a capture (extract.hpp explains each rule).
+// Where each model puts t = 0 in a capture (flows.hpp explains each rule).
 OriginRule origin_rule(ModelKind k);
 
 // A sysctl or socket option that does not parse or is out of range; the message names it.

@@ -2,7 +2,7 @@
 // transmissions, retransmissions, TLPs, SYN retries, zero-window and keepalive probes,
 // RSTs and FINs, and what the peer sent back (ACKs, windows, data, ICMP errors).
 //
-// Read first: KERNEL-MODEL.md sections 3 (RTO), 5 (keepalive), 6 (SYN), 7 (persist) and
+// Read first: docs/kernel-timing.md sections 3 (RTO), 5 (keepalive), 6 (SYN), 7 (persist) and
 // 10 (TLP). Classification follows the kernel's own rules, seen from the wire:
 //   syn / syn_retransmit  the first SYN, then the same SYN (same ISN) again
 //                         (tcp_retransmit_timer() in SYN_SENT)

@@ -4,7 +4,7 @@
 // Times are offsets from the model's origin (Expectation::origin says which packet:
 // the original data segment, the SYN, the zero-window ACK, the last received segment).
 //   nominal   the kernel's arithmetic with no timer-wheel rounding (the tables of
-//             KERNEL-MODEL.md section 12); absent when the event only exists because
+//             docs/kernel-timing.md section 12); absent when the event only exists because
 //             of the wheel's lateness (or only without it).
 //   earliest  the first instant the event can be seen: the wheel's smallest lateness,
 //             minus one jiffy because the origin packet may have left anywhere inside

@@ -1,7 +1,7 @@
 // Keepalive model: an idle established connection with SO_KEEPALIVE whose peer has
 // gone silent.
 //
-// Read first: KERNEL-MODEL.md sections 4.3, 5 and 12 (c). Kernel:
+// Read first: docs/kernel-timing.md sections 4.3, 5 and 12 (c). Kernel:
 //   net/ipv4/tcp_timer.c  tcp_keepalive_timer(): elapsed = keepalive_time_elapsed()
 //                         (since the last received segment); if elapsed >= idle:
 //                           give up (RST + tcp_write_err) when

@@ -1,7 +1,7 @@
 // Persist (zero-window probe) model: data is queued, nothing is in flight, and the
 // peer advertises a zero window (or the segment cannot leave: a failed local route).
 //
-// Read first: KERNEL-MODEL.md sections 4.2, 7, 9 and 12 (d). Kernel:
+// Read first: docs/kernel-timing.md sections 4.2, 7, 9 and 12 (d). Kernel:
 //   include/net/tcp.h      tcp_check_probe_timer(), tcp_probe0_base() = max(icsk_rto,
 //                          TCP_RTO_MIN), tcp_probe0_when() = min(base << min(backoff,
 //                          ilog2(TCP_RTO_MAX / TCP_RTO_MIN) + 1), rto_max)
@@ -38,7 +38,7 @@ struct PersistParams {
   bool orphan = false;     // closed by the application (SOCK_DEAD)
   int orphan_retries = 0;  // tcp_orphan_retries
   // A soft error recorded meanwhile ("ENETUNREACH" when the probes fail in
-  // ip6_dst_lookup_flow() after the route was deleted, KERNEL-MODEL.md section 9).
+  // ip6_dst_lookup_flow() after the route was deleted, docs/kernel-timing.md section 9).
   std::optional<std::string> soft_error;
   Duration slack{};
   Limits limits;

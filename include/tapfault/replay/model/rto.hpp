@@ -1,7 +1,7 @@
 // RTO retransmission model: an established connection writes one segment and the
 // peer goes silent (or answers each retransmission with an ICMP error).
 //
-// Read first: KERNEL-MODEL.md sections 2, 3, 4.1, 8.2, 10 and 12 (a), (b). Kernel:
+// Read first: docs/kernel-timing.md sections 2, 3, 4.1, 8.2, 10 and 12 (a), (b). Kernel:
 //   include/net/tcp.h        __tcp_set_rto(), tcp_bound_rto(), tcp_rto_max()
 //   net/ipv4/tcp_output.c    tcp_schedule_loss_probe(), tcp_send_loss_probe()
 //   net/ipv4/tcp_input.c     tcp_rtt_estimator(), tcp_rearm_rto()

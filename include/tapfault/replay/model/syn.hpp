@@ -1,7 +1,7 @@
 // SYN retransmission model: connect() to a silent peer (or one whose path answers
 // with an ICMP error).
 //
-// Read first: KERNEL-MODEL.md sections 6, 8.1 and 12 (e). Kernel:
+// Read first: docs/kernel-timing.md sections 6, 8.1 and 12 (e). Kernel:
 //   net/ipv4/tcp_output.c  tcp_connect(), tcp_connect_init() (icsk_rto =
 //                          tcp_timeout_init(), retrans_stamp = SYN time)
 //   net/ipv4/tcp_timer.c   tcp_write_timeout() SYN_SENT branch (max_retransmits =
@@ -24,7 +24,7 @@ struct SynIcmp {
   IcmpError error = IcmpError::kNone;  // every SYN draws this ICMP error
   // The ICMP answering the first SYN arrives while connect() still holds the socket
   // lock (a fast local path), so it only records a soft error; the ICMP for the
-  // first retransmission then aborts. Measured so on veth (KERNEL-MODEL.md 8.1).
+  // first retransmission then aborts. Measured so on veth (docs/kernel-timing.md section 8.1).
   bool first_lost_to_lock = false;
   Duration delay = std::chrono::microseconds{100};  // SYN to ICMP arrival
 };

@@ -1,7 +1,7 @@
 // Units of the expected-backoff models: kernel jiffies and the conversions of
 // include/linux/jiffies.h, plus the TCP timer constants of include/net/tcp.h.
 //
-// Read first: /work/shared/KERNEL-MODEL.md section 1 (clocks, units, quantisation).
+// Read first: docs/kernel-timing.md section 1 (clocks, units, quantisation).
 // The kernel keeps its timers in jiffies (1/HZ s) and rounds every conversion from
 // micro- or milliseconds UP to a whole jiffy, so at HZ=250 a 200 ms + 100 us RTO is
 // 51 jiffies = 204 ms. Jiffies is its own type so that a jiffy count is never

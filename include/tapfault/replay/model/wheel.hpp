@@ -1,7 +1,7 @@
 // The kernel timer wheel (kernel/time/timer.c): when a timer_list armed for `delay`
 // jiffies really runs.
 //
-// Read first: KERNEL-MODEL.md section 1.1, and calc_index()/calc_wheel_index() in
+// Read first: docs/kernel-timing.md section 1.1, and calc_index()/calc_wheel_index() in
 // kernel/time/timer.c. A timer with expiry `expires`, enqueued while the base clock
 // is `clk`, goes to the smallest level L with (expires - clk) < LVL_START(L+1) =
 // 63 * 8^L; its bucket runs at jiffy (floor(expires / 8^L) + 1) * 8^L. So a timer is

@@ -2,7 +2,7 @@
 // injects, and what the run should show.
 //
 // Read first: docs/scenarios.md (the YAML format, every field with an example). This header
-// is the data model that the parser (replay/scenario*.cpp) builds and the runner consumes.
+// is the data model that the parser (replay/scenario/*.cpp) builds and the runner consumes.
 // Every element keeps its 1-based source line so that later messages (runner, diff, report)
 // can point back at the scenario: `echo.yaml:12: expect.error: expected ETIMEDOUT but saw none`.
 // The parser checks semantics too (families, ranges, triggers that can never fire), so a
