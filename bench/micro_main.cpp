@@ -296,15 +296,15 @@ std::pair<SeqNum, SeqNum> handshake(Host& host, std::uint16_t client_port, std::
   syn.tcp.options.sack_permitted = true;
   syn.tcp.options.window_scale = 7;
   host.on_frame(encode_tcp(kToPeer, syn), now);
-  std::vector<Frame> out = host.take_output();
-  auto synack = std::get<DecodedTcp>(std::get<DecodedFrame>(decode_frame(out.at(0))).body);
+  auto synack = std::get<DecodedTcp>(std::get<DecodedFrame>(decode_frame(host.pending_output()[0])).body);
+  host.clear_output();
   const SeqNum kernel_seq = syn.tcp.seq + 1, peer_seq = synack.tcp.seq + 1;
   TcpSegmentOut ack = segment(kKernel4, kPeer4, client_port, port, tcp_flags::kAck);
   ack.tcp.seq = kernel_seq;
   ack.tcp.ack = peer_seq;
   ack.tcp.window = 65535;  // << 7: 8 MiB, never the limit here
   host.on_frame(encode_tcp(kToPeer, ack), now);
-  host.take_output();
+  host.clear_output();
   return {kernel_seq, peer_seq};
 }
 

@@ -259,13 +259,14 @@ inline stack::HostConfig host_config(std::uint8_t setup) {
 
 // Everything the peer sends must be a frame its own decoder accepts.
 inline void check_output(stack::Host& host) {
-  for (const auto& f : host.take_output()) {
+  for (const auto& f : host.pending_output()) {
     auto d = stack::decode_frame(f);
     if (auto* e = std::get_if<stack::DecodeError>(&d)) {
       std::fprintf(stderr, "fuzz_peer: the peer sent a frame its decoder rejects: %s\n", e->reason.c_str());
       std::abort();
     }
   }
+  host.clear_output();
 }
 
 // tap::Driver arms its one timer for next_deadline() after every poll: a deadline that is

@@ -494,17 +494,6 @@ void Host::on_frame(std::span<const std::uint8_t> frame, Instant now) { impl_->o
 void Host::poll(Instant now) { impl_->poll(now); }
 std::optional<Instant> Host::next_deadline() const { return impl_->next_deadline(); }
 
-std::vector<Frame> Host::take_output() {
-  std::vector<Frame> out;
-  drain_output(out);
-  return out;
-}
-
-void Host::drain_output(std::vector<Frame>& out) {
-  for (std::size_t i = 0; i < impl_->out_count; ++i) out.push_back(std::move(impl_->out[i]));
-  impl_->clear_output();
-}
-
 std::span<const Frame> Host::pending_output() const { return {impl_->out.data(), impl_->out_count}; }
 
 void Host::clear_output() { impl_->clear_output(); }

@@ -2,8 +2,6 @@
 // draws. The classification of kernel segments is documented at MarkKind
 // (include/tapfault/replay/report/plot.hpp); the probe rule follows tcp_xmit_probe_skb() in
 // net/ipv4/tcp_output.c, which sends zero-window probes and keepalives with seq snd_una - 1.
-#include <pcap/pcap.h>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -13,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tapfault/replay/analysis/capture_reader.hpp"
 #include "tapfault/replay/report/plot.hpp"
-#include "tapfault/stack/codec.hpp"
 
 namespace tapfault::replay {
 
@@ -54,33 +52,31 @@ struct FlowState {
   std::uint16_t peer_window = 1;          // as on the wire (0 is all that matters)
 };
 
-struct CaptureFrame {
-  double t = 0;
-  std::uint64_t number = 0;  // 1-based, as Wireshark counts
-  std::vector<std::uint8_t> bytes;
+// The run's capture as the analysis reads it (analysis/capture_reader.hpp: the one capture
+// reader, which keeps the kernel's segments whatever their checksums), with times on the
+// plot's axis: seconds from the run's origin, or without one from the first record.
+struct PlotCapture {
+  Capture capture;
+  std::int64_t origin_ns = 0;
+
+  double t(const Packet& p) const { return static_cast<double>(p.time.count() - origin_ns) * 1e-9; }
+  // The packet recorded as frame `number`, if it is a TCP segment or an ICMP error.
+  const Packet* frame(std::uint64_t number) const {
+    auto it = std::lower_bound(capture.packets.begin(), capture.packets.end(), number,
+                               [](const Packet& p, std::uint64_t n) { return p.frame < n; });
+    return it != capture.packets.end() && it->frame == number ? &*it : nullptr;
+  }
 };
 
-std::vector<CaptureFrame> read_capture(const fs::path& path, std::optional<std::int64_t> origin_ns) {
-  char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* pc = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, err);
-  if (!pc) throw PlotError(path.string() + ": " + err);
-  if (pcap_datalink(pc) != DLT_EN10MB) {
-    int dlt = pcap_datalink(pc);
-    pcap_close(pc);
-    throw PlotError(path.string() + ": link type " + std::to_string(dlt) + " is not Ethernet");
+PlotCapture read_plot_capture(const fs::path& path, std::optional<std::int64_t> origin_ns) {
+  PlotCapture pc;
+  try {
+    pc.capture = read_capture(path, {.require_tcp = false});
+  } catch (const CaptureError& e) {
+    throw PlotError(e.what());
   }
-  std::vector<CaptureFrame> frames;
-  pcap_pkthdr* h = nullptr;
-  const u_char* data = nullptr;
-  std::int64_t origin = origin_ns.value_or(0);
-  while (pcap_next_ex(pc, &h, &data) == 1) {
-    std::int64_t ns = static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 + h->ts.tv_usec;
-    if (!origin_ns && frames.empty()) origin = ns;  // no report: time from the first frame
-    frames.push_back({static_cast<double>(ns - origin) * 1e-9, frames.size() + 1,
-                      std::vector<std::uint8_t>(data, data + h->caplen)});
-  }
-  pcap_close(pc);
-  return frames;
+  pc.origin_ns = origin_ns.value_or(pc.capture.first_time.count());
+  return pc;
 }
 
 std::string flags_text(std::uint8_t flags) {
@@ -93,52 +89,48 @@ std::string flags_text(std::uint8_t flags) {
   return out.empty() ? "no flags" : out;
 }
 
-std::string flow_key(const stack::DecodedTcp& s, bool from_kernel) {
-  auto end = [](const stack::IpAddress& a, std::uint16_t p) { return a.to_string() + ":" + std::to_string(p); };
-  return from_kernel ? end(s.src, s.tcp.src_port) + ">" + end(s.dst, s.tcp.dst_port)
-                     : end(s.dst, s.tcp.dst_port) + ">" + end(s.src, s.tcp.src_port);
+std::string flow_key(const Packet& p, bool from_kernel) {
+  const stack::TcpHeader& h = p.tcp()->header;
+  auto end = [](const stack::IpAddress& a, std::uint16_t port) { return a.to_string() + ":" + std::to_string(port); };
+  return from_kernel ? end(p.src, h.src_port) + ">" + end(p.dst, h.dst_port)
+                     : end(p.dst, h.dst_port) + ">" + end(p.src, h.src_port);
 }
 
-void add_capture_marks(const std::vector<CaptureFrame>& frames, PlotData& out) {
-  std::vector<std::pair<const CaptureFrame*, stack::DecodedFrame>> decoded;
-  std::size_t undecoded = 0;
-  for (const CaptureFrame& f : frames) {
-    auto d = stack::decode_frame(f.bytes);
-    if (auto* df = std::get_if<stack::DecodedFrame>(&d)) decoded.emplace_back(&f, *df);
-    else ++undecoded;
-  }
-  if (undecoded) out.notes.push_back(std::to_string(undecoded) + " frames did not decode and are not drawn");
+void add_capture_marks(const PlotCapture& pc, PlotData& out) {
+  const Capture& cap = pc.capture;
+  if (cap.stats.malformed)
+    out.notes.push_back(std::to_string(cap.stats.malformed) + " frames did not decode and are not drawn");
 
-  // The kernel opens every conversation on the TAP: its MAC is the source of the SYNs, or
-  // without a SYN in the capture, of the first frame.
-  std::vector<stack::MacAddress> kernel_macs;
-  for (const auto& [f, df] : decoded)
-    if (auto* seg = std::get_if<stack::DecodedTcp>(&df.body))
-      if (seg->tcp.has(stack::tcp_flags::kSyn) && !seg->tcp.has(stack::tcp_flags::kAck))
-        if (std::find(kernel_macs.begin(), kernel_macs.end(), df.src_mac) == kernel_macs.end())
-          kernel_macs.push_back(df.src_mac);
-  if (kernel_macs.empty() && !decoded.empty()) kernel_macs.push_back(decoded.front().second.src_mac);
+  // The kernel opens every conversation on the TAP: it is the source of the SYNs (by MAC on
+  // Ethernet, else by address), or without a SYN in the capture, of the first packet.
+  auto sender = [](const Packet& p) { return p.src_mac ? p.src_mac->to_string() : p.src.to_string(); };
+  std::vector<std::string> kernel_senders;
+  for (const Packet& p : cap.packets)
+    if (const TcpSegment* seg = p.tcp())
+      if (seg->has(stack::tcp_flags::kSyn) && !seg->has(stack::tcp_flags::kAck))
+        if (std::find(kernel_senders.begin(), kernel_senders.end(), sender(p)) == kernel_senders.end())
+          kernel_senders.push_back(sender(p));
+  if (kernel_senders.empty() && !cap.packets.empty()) kernel_senders.push_back(sender(cap.packets.front()));
 
   std::map<std::string, FlowState> flows;
-  for (const auto& [f, df] : decoded) {
-    bool from_kernel = std::find(kernel_macs.begin(), kernel_macs.end(), df.src_mac) != kernel_macs.end();
-    std::string where = "frame " + std::to_string(f->number) + " at " + fixed(f->t, 6) + " s: ";
-    const auto* seg = std::get_if<stack::DecodedTcp>(&df.body);
+  for (const Packet& p : cap.packets) {
+    const double t = pc.t(p);
+    bool from_kernel = std::find(kernel_senders.begin(), kernel_senders.end(), sender(p)) != kernel_senders.end();
+    std::string where = "frame " + std::to_string(p.frame) + " at " + fixed(t, 6) + " s: ";
+    const TcpSegment* seg = p.tcp();
     if (!seg) {
-      const auto* other = std::get_if<stack::DecodedOther>(&df.body);
-      bool icmp = other && (std::string(other->what) == "icmp" || std::string(other->what) == "icmpv6");
-      if (!from_kernel && icmp) out.marks.push_back({f->t, MarkKind::kPeer, where + other->what, "", true});
+      if (!from_kernel) out.marks.push_back({t, MarkKind::kPeer, where + describe(*p.icmp()), "", true});
       continue;
     }
-    FlowState& flow = flows[flow_key(*seg, from_kernel)];
-    const stack::TcpHeader& tcp = seg->tcp;
+    FlowState& flow = flows[flow_key(p, from_kernel)];
+    const stack::TcpHeader& tcp = seg->header;
     if (!from_kernel) {
       if (tcp.has(stack::tcp_flags::kAck)) flow.peer_ack = tcp.ack;
       flow.peer_window = tcp.window;
-      std::string d = where + "peer " + flags_text(tcp.flags) + ", " + std::to_string(seg->payload.size()) +
+      std::string d = where + "peer " + flags_text(tcp.flags) + ", " + std::to_string(seg->payload_length) +
                       " bytes, window " + std::to_string(tcp.window);
       bool alert = tcp.window == 0 || tcp.has(stack::tcp_flags::kRst);
-      out.marks.push_back({f->t, MarkKind::kPeer, d, "", alert});
+      out.marks.push_back({t, MarkKind::kPeer, d, "", alert});
       continue;
     }
 
@@ -162,12 +154,12 @@ void add_capture_marks(const std::vector<CaptureFrame>& frames, PlotData& out) {
              : tcp.has(stack::tcp_flags::kFin) ? MarkKind::kFin
                                                 : MarkKind::kData;
       d += std::string(to_string(kind)) + " seq " + rel(tcp.seq) + ".." + rel(tcp.seq + len) + " (" +
-           std::to_string(seg->payload.size()) + " bytes" + (tcp.has(stack::tcp_flags::kSyn) ? ", SYN" : "") +
+           std::to_string(seg->payload_length) + " bytes" + (tcp.has(stack::tcp_flags::kSyn) ? ", SYN" : "") +
            (tcp.has(stack::tcp_flags::kFin) ? ", FIN" : "") + ")";
       stack::SeqNum end = tcp.seq + len;
       if (!flow.sent_end || end.after(*flow.sent_end)) flow.sent_end = end;
     }
-    out.marks.push_back({f->t, kind, d, "", false});
+    out.marks.push_back({t, kind, d, "", false});
   }
 }
 
@@ -279,15 +271,15 @@ void add_timeline(const fs::path& path, int client_port, PlotData& out) {
 // report.json "model" (replay/analysis/diff_report.cpp): events[] and give_up with earliest_s,
 // latest_s and nominal_s counted from the model's origin, a capture frame (origin.frame);
 // without one, from the run's start.
-void add_model_bands(const json& report, const std::vector<CaptureFrame>& frames, PlotData& out) {
+void add_model_bands(const json& report, const PlotCapture* capture, PlotData& out) {
   if (!report.contains("model") || !report["model"].is_object()) return;
   const json& model = report["model"];
   double base = 0;
   if (model.contains("origin") && model["origin"].is_object() && model["origin"].contains("frame") &&
       model["origin"]["frame"].is_number_unsigned()) {
     auto frame = model["origin"]["frame"].get<std::uint64_t>();
-    if (frame >= 1 && frame <= frames.size()) {
-      base = frames[frame - 1].t;
+    if (const Packet* p = capture ? capture->frame(frame) : nullptr) {
+      base = capture->t(*p);
     } else {
       out.notes.push_back("the model's origin, frame " + std::to_string(frame) + ", is not in the capture");
       return;
@@ -350,15 +342,15 @@ PlotData load_plot_data(const fs::path& run_dir) {
       client_port = (*report)["socket"].value("local_port", 0);
     origin = origin_from_report(*report);
   }
-  std::vector<CaptureFrame> frames;
+  std::optional<PlotCapture> pc;
   if (fs::exists(capture)) {
     if (!origin) out.notes.push_back("no run origin in report.json: capture times count from its first frame");
-    frames = read_capture(capture, origin);
-    add_capture_marks(frames, out);
+    pc = read_plot_capture(capture, origin);
+    add_capture_marks(*pc, out);
   } else {
     out.notes.push_back("no capture.pcap");
   }
-  if (report) add_model_bands(*report, frames, out);
+  if (report) add_model_bands(*report, pc ? &*pc : nullptr, out);
   if (fs::exists(timeline)) add_timeline(timeline, client_port, out);
   else out.notes.push_back("no timeline.jsonl");
 

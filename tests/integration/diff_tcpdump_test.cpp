@@ -39,8 +39,8 @@ class VethPair {
         veth_c_("tfdc" + std::to_string(getpid())),
         veth_s_("tfds" + std::to_string(getpid())) {}
   ~VethPair() {
-    run_command("ip netns del " + client_);
-    run_command("ip netns del " + server_);
+    shell("ip netns del " + client_);
+    shell("ip netns del " + server_);
   }
 
   // Returns "" or what failed.
@@ -59,7 +59,7 @@ class VethPair {
              "ip -n " + server_ + " link set " + veth_s_ + " up",
              "ip netns exec " + client_ + " sysctl -qw net.ipv4.tcp_retries2=5",
          }) {
-      CommandResult r = run_command(cmd);
+      ShellResult r = shell(cmd);
       if (r.exit_code != 0) return cmd + ": " + r.output;
     }
     return "";
@@ -170,7 +170,7 @@ TEST(DiffTcpdump, BlackholedClientRetransmitsInsideTheRtoWindowsAndADoctoredCopy
   ASSERT_GE(accepted, 0);
 
   // From now on the server's ACKs go nowhere.
-  CommandResult bh = run_command("ip -n " + net.server() + " route add blackhole 192.0.2.1/32");
+  ShellResult bh = shell("ip -n " + net.server() + " route add blackhole 192.0.2.1/32");
   ASSERT_EQ(bh.exit_code, 0) << bh.output;
   const char data[100] = {};
   ASSERT_EQ(write(client, data, sizeof data), static_cast<ssize_t>(sizeof data));
@@ -195,7 +195,7 @@ TEST(DiffTcpdump, BlackholedClientRetransmitsInsideTheRtoWindowsAndADoctoredCopy
   // them (RTO#2..#4 about 8 ms past their windows, RTO#5 inside). Timer-expiry latency is
   // left to `slack` by the model (docs/models.md, "Not modelled").
   const std::string diff = "diff --model rto --sysctl net.ipv4.tcp_retries2=5 --tolerance 10ms ";
-  CommandResult r = run_tapfault(diff + pcap.string() + " --json --error ETIMEDOUT@" + error_at);
+  ShellResult r = run_tapfault(diff + pcap.string() + " --json --error ETIMEDOUT@" + error_at);
   ASSERT_EQ(r.exit_code, 0) << r.output << run_tapfault(diff + pcap.string()).output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["ok"], true);
@@ -212,7 +212,7 @@ TEST(DiffTcpdump, BlackholedClientRetransmitsInsideTheRtoWindowsAndADoctoredCopy
   // The same capture without RTO#3, rewritten by the test.
   const auto doctored = dir / "doctored.pcap";
   copy_capture(pcap, doctored, {rto3_frame});
-  CommandResult d = run_tapfault(diff + doctored.string());
+  ShellResult d = run_tapfault(diff + doctored.string());
   EXPECT_EQ(d.exit_code, 1) << d.output;
   EXPECT_NE(d.output.find("result: MISMATCH " + doctored.string() + ": retransmission 3 expected in [1.656, 1.688] s "
                           "but not seen"),

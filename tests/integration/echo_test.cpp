@@ -83,7 +83,7 @@ TEST_P(EchoRun, OneMebibyteEachWayThenCleanClose) {
     EXPECT_EQ(reason.rfind("ignored.", 0), 0u) << "the peer dropped " << count << " frames as " << reason;
 
   if (have_tool("tshark")) {
-    auto ts = run_command("tshark -n -r " + (out / "capture.pcap").string());
+    auto ts = shell("tshark -n -r " + (out / "capture.pcap").string());
     EXPECT_EQ(ts.exit_code, 0) << ts.output.substr(0, 2000);
     EXPECT_EQ(ts.output.find("Malformed"), std::string::npos);
     EXPECT_NE(ts.output.find("[SYN, ACK]"), std::string::npos);

@@ -220,7 +220,7 @@ TEST(ExternalClient, ThroughSudoItRunsAsTheUserWhoRanSudo) {
 TEST(ExternalClient, AsRootWithoutSudoNeedsAsRoot) {
   if (geteuid() != 0) GTEST_SKIP() << "only root is asked for --as-root";
   auto out = fresh_out_dir("external-refused");
-  auto r = run_command("env -u SUDO_UID " + std::string(TAPFAULT_BINARY) + " run " +
+  auto r = shell("env -u SUDO_UID " + std::string(TAPFAULT_BINARY) + " run " +
                        scenario_path("http-external-ipv4.yaml").string() + " --out " + out.string() + " -- true");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("the external client would run as root"), std::string::npos) << r.output;

@@ -47,7 +47,7 @@ TEST_P(Interrupt, RunStopsCleanlyWithACompleteCaptureAndAReportMarkedInterrupted
   auto frames = read_pcap(out / "capture.pcap");
   EXPECT_GE(frames.size(), 5u) << "handshake and data were captured";
   if (have_tool("tshark")) {
-    EXPECT_EQ(run_command("tshark -r " + (out / "capture.pcap").string()).exit_code, 0);
+    EXPECT_EQ(shell("tshark -r " + (out / "capture.pcap").string()).exit_code, 0);
   }
 }
 
@@ -64,7 +64,7 @@ TEST(Kill, AfterSigkillThePcapIsReadableUpToTheLastFlush) {
   auto frames = read_pcap(out / "capture.pcap");
   EXPECT_GE(frames.size(), 8u);
   if (have_tool("tshark")) {
-    auto ts = run_command("tshark -r " + (out / "capture.pcap").string());
+    auto ts = shell("tshark -r " + (out / "capture.pcap").string());
     EXPECT_EQ(ts.exit_code, 0) << ts.output;
   }
 }

@@ -42,7 +42,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 std::vector<std::string> ip(const std::string& args) {
-  CommandResult r = run_command("ip " + args);
+  ShellResult r = shell("ip " + args);
   EXPECT_EQ(r.exit_code, 0) << "ip " << args << ": " << r.output;
   return lines_of(r.output);
 }
@@ -117,7 +117,7 @@ std::vector<std::filesystem::path> scenario_library() {
 
 struct LibraryRun {
   std::filesystem::path scenario;
-  CommandResult result;
+  ShellResult result;
   bool wrote_report = false;
 };
 
@@ -182,7 +182,7 @@ TEST(Isolation, TheRecordSeesALinkAppear) {
   if (pid == 0) {
     if (unshare(CLONE_NEWNET) != 0) _exit(2);
     HostNetwork before = record_host_network();
-    if (run_command("ip tuntap add dev tfiso0 mode tap").exit_code != 0) _exit(3);
+    if (shell("ip tuntap add dev tfiso0 mode tap").exit_code != 0) _exit(3);
     HostNetwork during = record_host_network();
     bool seen = before.links != during.links && !before.sysctls.count("net/ipv4/conf/tfiso0/forwarding") &&
                 during.sysctls.count("net/ipv4/conf/tfiso0/forwarding") &&

@@ -34,7 +34,7 @@ std::vector<std::string> status_lines(const std::string& tty) {
 // late runs again (run_repeating_late_timers).
 std::string on_a_terminal(const std::filesystem::path& out, const std::string& more = "") {
   // script -e: its exit code is the command's; -f: flush as it goes; -q: no banner.
-  CommandResult r = run_repeating_late_timers("script -qfec '" + std::string(TAPFAULT_BINARY) + " run " +
+  ShellResult r = run_repeating_late_timers("script -qfec '" + std::string(TAPFAULT_BINARY) + " run " +
                                                   scenario_path("lost-peer-ipv4.yaml").string() + " --out " +
                                                   out.string() + more + "' /dev/null",
                                               {out}, "lost-peer-ipv4 on a terminal");

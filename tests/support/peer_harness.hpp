@@ -105,8 +105,8 @@ class PeerHarness {
  private:
   std::vector<DecodedTcp> collect() {
     std::vector<DecodedTcp> segs;
-    for (auto& f : host->take_output()) {
-      raw_out.push_back(std::move(f));
+    for (const Frame& f : host->pending_output()) {
+      raw_out.push_back(f);
       auto d = decode_frame(raw_out.back());
       if (auto* e = std::get_if<DecodeError>(&d)) {
         ADD_FAILURE() << "peer sent an undecodable frame: " << e->reason;
@@ -115,6 +115,7 @@ class PeerHarness {
       frames_out.push_back(std::get<DecodedFrame>(d));
       if (auto* t = std::get_if<DecodedTcp>(&frames_out.back().body)) segs.push_back(*t);
     }
+    host->clear_output();
     return segs;
   }
   std::vector<std::vector<std::uint8_t>> payload_store_;

@@ -17,16 +17,12 @@
 #include <string>
 #include <string_view>
 
+#include "support/shell.hpp"
 #include "tapfault/tap/errors.hpp"
 #include "tapfault/tap/netns.hpp"
 #include "tapfault/tap/tap_device.hpp"
 
 namespace tapfault::tap::testing {
-
-inline bool running_in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string_view(ci) == "true";
-}
 
 // The reason the namespace could not be entered (or, with `need_tun`, a TAP could not
 // be created in it), or nothing on success.
@@ -40,19 +36,6 @@ inline std::optional<std::string> try_enter_private_netns(bool need_tun = false)
   }
 }
 
-// Output of a shell command run inside the test's namespace (stdout only).
-inline std::string run_command(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) return {};
-  std::string output;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) {
-    output.append(buffer.data(), n);
-  }
-  return output;
-}
-
 }  // namespace tapfault::tap::testing
 
 #define TAPFAULT_ENTER_NETNS() TAPFAULT_ENTER_NETNS_IMPL(false)
@@ -61,7 +44,7 @@ inline std::string run_command(const std::string& command) {
 #define TAPFAULT_ENTER_NETNS_IMPL(need_tun)                                           \
   do {                                                                                \
     if (auto reason = ::tapfault::tap::testing::try_enter_private_netns(need_tun)) {  \
-      if (::tapfault::tap::testing::running_in_ci()) FAIL() << *reason;               \
+      if (::tapfault::testing::in_ci()) FAIL() << *reason;                            \
       GTEST_SKIP() << "needs a private network namespace (root or user namespaces): " \
                    << *reason;                                                        \
     }                                                                                 \

@@ -18,30 +18,12 @@
 #include <nlohmann/json.hpp>
 
 #include "support/late_timers.hpp"
+#include "support/shell.hpp"
 #include "tapfault/stack/codec.hpp"
 
 namespace tapfault::testing {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
 
-inline CommandResult run_command(const std::string& cmd) {
-  CommandResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
-inline bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci && std::string(ci) == "true";
-}
 
 // Integration tests need root (or a user namespace) and /dev/net/tun. Outside CI a
 // machine without them skips; in CI a missing capability is a failure.
@@ -66,8 +48,8 @@ inline std::filesystem::path fresh_out_dir(const std::string& name) {
   return dir;
 }
 
-inline CommandResult run_tapfault(const std::string& args) {
-  return run_command(std::string(TAPFAULT_BINARY) + " " + args);
+inline ShellResult run_tapfault(const std::string& args) {
+  return shell(std::string(TAPFAULT_BINARY) + " " + args);
 }
 
 inline nlohmann::json read_json(const std::filesystem::path& p) {
@@ -110,7 +92,7 @@ inline std::vector<stack::DecodedTcp> tcp_segments(const std::vector<CapturedFra
 }
 
 inline bool have_tool(const std::string& tool) {
-  return run_command("command -v " + tool + " >/dev/null").exit_code == 0;
+  return shell("command -v " + tool + " >/dev/null").exit_code == 0;
 }
 
 }  // namespace tapfault::testing
@@ -119,7 +101,7 @@ namespace tapfault::testing {
 
 // A run's outputs, read back.
 struct RunOutput {
-  CommandResult cli;
+  ShellResult cli;
   nlohmann::json report;
   std::vector<CapturedFrame> frames;
   std::vector<nlohmann::json> timeline;
@@ -136,13 +118,13 @@ struct RunOutput {
 // only failure is kernel timers fired after their model windows (in one run or several, and
 // no run failed otherwise): at most kLateTimerAttempts times in all, with pauses
 // (support/late_timers.hpp says why that alone may repeat). Each of `outs` is emptied first.
-inline CommandResult run_repeating_late_timers(const std::string& command,
+inline ShellResult run_repeating_late_timers(const std::string& command,
                                                const std::vector<std::filesystem::path>& outs,
                                                const std::string& what) {
   for (int attempt = 1;; ++attempt) {
     for (const auto& out : outs) std::filesystem::remove_all(out);
     StealMeter steal;
-    CommandResult r = run_command(command);
+    ShellResult r = shell(command);
     std::string late;
     bool other_failure = false;
     for (std::size_t i = 0; i < outs.size(); ++i) {

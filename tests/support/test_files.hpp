@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "support/shell.hpp"
+
 namespace tapfault::testing {
 
 // Removed when the test program exits.
@@ -35,29 +37,7 @@ inline std::filesystem::path scratch_dir() {
   return dir;
 }
 
-struct ShellResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
 
-inline ShellResult shell(const std::string& cmd) {
-  ShellResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
-inline bool tool_available(const std::string& tool) {
-  return shell("command -v " + tool + " >/dev/null").exit_code == 0;
-}
-
-inline bool running_in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci && std::string(ci) == "true";
-}
 
 }  // namespace tapfault::testing

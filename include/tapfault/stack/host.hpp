@@ -2,7 +2,7 @@
 //
 // Read first: docs/architecture.md "Boundaries". The caller (tap::Driver, or a unit test)
 // feeds every frame the kernel sent with on_frame(), calls poll() when
-// next_deadline() is reached, and sends every frame take_output() returns.
+// next_deadline() is reached, and sends every frame pending_output() holds, then clear_output().
 // The host answers ARP and NDP for its addresses, answers ping, and runs the
 // TCP peer connections (tcp_connection.hpp), applying the fault plan at its hooks.
 #pragma once
@@ -120,13 +120,9 @@ class Host {
   void poll(Instant now);
   std::optional<Instant> next_deadline() const;
 
-  // Frames to put on the wire, oldest first; the caller empties it.
-  std::vector<Frame> take_output();
-  // Appends pending frames to `out` (no allocation when `out` has room).
-  void drain_output(std::vector<Frame>& out);
-  // The pending frames in place, oldest first, until clear_output() or the next call that
-  // sends; clear_output() keeps their buffers for the next frames. The allocation-free way
-  // to read the output (tap::Driver): the frames above move the buffers out.
+  // The one way to take the output: the frames to put on the wire, oldest first, in place
+  // until clear_output() or the next call that sends. clear_output() keeps their buffers
+  // for the next frames, so the data path allocates nothing (tap::Driver reads them so).
   std::span<const Frame> pending_output() const;
   void clear_output();
 

@@ -96,7 +96,7 @@ TEST(CaptureReader, RawIpCaptures) {
 
 TEST(CaptureReader, ReadsPcapngMadeByEditcap) {
   if (!testing::tool_available("editcap")) {
-    if (testing::running_in_ci()) FAIL() << "editcap is missing; the test script installs it";
+    if (testing::in_ci()) FAIL() << "editcap is missing; the test script installs it";
     GTEST_SKIP() << "editcap (wireshark-common) is not installed";
   }
   auto dir = testing::scratch_dir();

@@ -221,7 +221,7 @@ TEST(PlotSvg, RunFolderBecomesWellFormedSvgWithEveryPart) {
   EXPECT_TRUE(has_text(doc, "cwnd"));
   EXPECT_TRUE(has_text(doc, "time since the run's start (s)"));
   EXPECT_EQ(doc.all("path").size(), 3u) << "RTO, backoff and cwnd";
-  if (tool_available("xmllint") || running_in_ci()) {
+  if (tool_available("xmllint") || in_ci()) {
     auto r = shell("xmllint --noout " + (dir / "timeline.svg").string());
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
@@ -256,7 +256,7 @@ TEST(PlotSvg, EmptyDataStillRenders) {
 TEST(PlotSvg, RendersInHeadlessChromium) {
   std::string browser = tool_available("chromium") ? "chromium" : tool_available("chromium-browser") ? "chromium-browser" : "";
   if (browser.empty()) {
-    if (running_in_ci()) FAIL() << "CI=true but chromium is not installed (scripts/install-deps.sh --test)";
+    if (in_ci()) FAIL() << "CI=true but chromium is not installed (scripts/install-deps.sh --test)";
     GTEST_SKIP() << "chromium is not installed";
   }
   fs::path dir = run_dir(scratch_dir());

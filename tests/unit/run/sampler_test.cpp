@@ -28,7 +28,7 @@
 namespace tapfault::replay {
 namespace {
 
-using tap::testing::run_command;
+using testing::shell;
 using namespace std::chrono_literals;
 
 // ---- loopback sockets
@@ -281,8 +281,8 @@ TEST(SamplerKernel, AgreesWithSsOnStateMssAndInode) {
     const SocketSample* client = find(samples, c.client_port, c.server_port);
     ASSERT_NE(client, nullptr) << describe(samples);
 
-    const std::string ss = run_command("ss -tienH 'sport = :" + std::to_string(c.client_port) +
-                                       "' 2>&1");
+    const std::string ss = shell("ss -tienH 'sport = :" + std::to_string(c.client_port) +
+                                       "' 2>&1").output;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(ss, m, std::regex(R"(^(\S+)\s)"))) << ss;
     EXPECT_EQ(m[1].str(), client->state) << ss;

@@ -74,7 +74,8 @@ class FloodingKernel {
   const std::vector<DecodedTcp>& drain(bool keep) {
     last_.clear();
     frames_.clear();
-    host_->drain_output(frames_);
+    frames_.assign(host_->pending_output().begin(), host_->pending_output().end());
+    host_->clear_output();
     frames_out_ += frames_.size();
     events_ += host_->take_events().size();
     if (keep) {

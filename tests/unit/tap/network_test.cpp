@@ -24,7 +24,7 @@
 namespace tapfault::tap {
 namespace {
 
-using testing::run_command;
+using tapfault::testing::shell;
 
 stack::IpAddress ip(const char* text) { return *stack::IpAddress::parse(text); }
 
@@ -43,14 +43,14 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::string link() { return run_command("ip -o link show dev tf0"); }
-std::string routes6() { return run_command("ip -6 route show dev tf0"); }
-std::string routes4() { return run_command("ip -4 route show dev tf0"); }
+std::string link() { return shell("ip -o link show dev tf0").output; }
+std::string routes6() { return shell("ip -6 route show dev tf0").output; }
+std::string routes4() { return shell("ip -4 route show dev tf0").output; }
 
 TEST(Netns, LoopbackIsUpInTheNewNamespace) {
   TAPFAULT_ENTER_NETNS();
-  EXPECT_TRUE(contains(run_command("ip link show lo"), "UP")) << run_command("ip link");
-  EXPECT_FALSE(contains(run_command("ip link"), "tf0"));
+  EXPECT_TRUE(contains(shell("ip link show lo").output, "UP")) << shell("ip link").output;
+  EXPECT_FALSE(contains(shell("ip link").output, "tf0"));
 }
 
 TEST(TapDevice, RejectsNamesThatDoNotFitIfnamsiz) {
@@ -90,7 +90,7 @@ TEST(Network, CreatesTapWithMtuMacAddressesAndRoutes) {
   EXPECT_TRUE(contains(link(), ",UP")) << link();
   EXPECT_TRUE(contains(link(), " qlen 65536")) << link();  // kTapTxQueueLength, not the kernel's 500
 
-  const std::string addresses = run_command("ip addr show dev tf0");
+  const std::string addresses = shell("ip addr show dev tf0").output;
   EXPECT_TRUE(contains(addresses, "inet 192.0.2.1/24")) << addresses;
   EXPECT_TRUE(contains(addresses, "inet6 2001:db8:a::1/64")) << addresses;
   EXPECT_TRUE(contains(addresses, "nodad")) << addresses;
@@ -136,11 +136,11 @@ TEST(Network, FramesDroppedByAFullTapQueueAreCounted) {
 TEST(Network, AddressesAcceptPacketsAsSoonAsSetupReturns) {
   TAPFAULT_ENTER_NETNS_WITH_TUN();
   Network network(make_config());
-  const std::string local6 = run_command("ip -6 route show table local dev tf0");
+  const std::string local6 = shell("ip -6 route show table local dev tf0").output;
   EXPECT_TRUE(contains(local6, "local 2001:db8:a::1 ")) << local6;
   network.link_down();
   network.link_up();
-  const std::string again = run_command("ip -6 route show table local dev tf0");
+  const std::string again = shell("ip -6 route show table local dev tf0").output;
   EXPECT_TRUE(contains(again, "local 2001:db8:a::1 ")) << again;
 }
 
@@ -152,7 +152,7 @@ TEST(Network, IsQuietOnIpv6NoLinkLocalNoRouterSolicitationNoDad) {
   EXPECT_EQ(read_sysctl("net.ipv6.conf.tf0.router_solicitations"), "0");
   EXPECT_EQ(read_sysctl("net.ipv6.conf.tf0.dad_transmits"), "0");
   EXPECT_EQ(read_sysctl("net.ipv6.conf.default.addr_gen_mode"), "1");
-  const std::string addresses = run_command("ip -6 addr show dev tf0");
+  const std::string addresses = shell("ip -6 addr show dev tf0").output;
   EXPECT_FALSE(contains(addresses, "fe80")) << addresses;
   EXPECT_FALSE(contains(addresses, "tentative")) << addresses;
 }
@@ -200,7 +200,7 @@ TEST(Network, LinkDownThenUpRestoresAddressesAndRoutes) {
   network.link_up();
   EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();
   EXPECT_TRUE(contains(routes4(), "198.51.100.0/24 via 192.0.2.2")) << routes4();
-  const std::string addresses = run_command("ip addr show dev tf0");
+  const std::string addresses = shell("ip addr show dev tf0").output;
   EXPECT_TRUE(contains(addresses, "192.0.2.1/24")) << addresses;
   EXPECT_TRUE(contains(addresses, "2001:db8:a::1/64")) << addresses;
 }
@@ -220,10 +220,10 @@ TEST(Network, MtuBelowIpv6MinimumThenBackRestoresIpv6) {
   Network network(make_config());
   network.set_mtu(1200);
   EXPECT_TRUE(contains(link(), " mtu 1200 ")) << link();
-  EXPECT_FALSE(contains(run_command("ip -6 addr show dev tf0"), "2001:db8:a::1"));
+  EXPECT_FALSE(contains(shell("ip -6 addr show dev tf0").output, "2001:db8:a::1"));
   network.set_mtu(1500);
   EXPECT_TRUE(contains(link(), " mtu 1500 ")) << link();
-  const std::string addresses = run_command("ip -6 addr show dev tf0");
+  const std::string addresses = shell("ip -6 addr show dev tf0").output;
   EXPECT_TRUE(contains(addresses, "2001:db8:a::1/64")) << addresses;
   EXPECT_FALSE(contains(addresses, "fe80")) << addresses;
   EXPECT_TRUE(contains(routes6(), "2001:db8::2 via 2001:db8:a::2")) << routes6();

@@ -176,10 +176,9 @@ TEST_F(RecorderTest, PcapReadsBackWithNanosecondTimestampsInOrder) {
   EXPECT_TRUE(std::is_sorted(stamps.begin(), stamps.end()));
   EXPECT_LT(stamps.front(), stamps.back());
 
-  if (std::system("command -v tshark >/dev/null 2>&1") == 0) {
-    const std::string command = "tshark -r '" + pcap_path_.string() + "' >/dev/null 2>&1";
-    const int status = std::system(command.c_str());
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << command;
+  if (::tapfault::testing::tool_available("tshark")) {
+    auto r = ::tapfault::testing::shell("tshark -r '" + pcap_path_.string() + "'");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
   }
 }
 

@@ -90,7 +90,7 @@ TEST(Sysctl, WriteInPrivateNamespaceLeavesHostValueUntouched) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFEXITED(status));
   if (WEXITSTATUS(status) == kChildSkipped) {
-    if (testing::running_in_ci()) FAIL() << "cannot enter a private network namespace";
+    if (::tapfault::testing::in_ci()) FAIL() << "cannot enter a private network namespace";
     GTEST_SKIP() << "needs a private network namespace (root or user namespaces)";
   }
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the write inside the namespace did not read back";
