@@ -103,7 +103,8 @@ class Run {
 };
 
 void Run::setup() {
-  tap::enter_private_netns();
+  const tap::PrivateNetns ns = tap::enter_private_netns();
+  if (!ns.note.empty()) facts_.notes.push_back(ns.note);
   for (const auto& [name, value] : pinned_sysctls()) {
     try {
       tap::write_sysctl(name, value);
