@@ -2,7 +2,7 @@
 # Installs tapfault's build, test and runtime dependencies from Debian packages.
 # Does nothing (and needs no network) when every package is already there.
 # Usage: scripts/install-deps.sh [--test | --bench]   (--test adds the tools the test suite
-# uses; --bench what scripts/bench.sh needs: Google Benchmark, ethtool)
+# uses; --bench what scripts/bench.sh and bench/peer-reaction.sh need)
 set -euo pipefail
 
 pkgs=(
@@ -19,7 +19,8 @@ if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(chromium libxml2-utils)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(libbenchmark-dev ethtool)
+  # bench/peer-reaction.sh: socat (the kernel peer), tcpdump, strace, tshark.
+  pkgs+=(libbenchmark-dev ethtool socat tcpdump strace tshark)
 fi
 
 missing=()

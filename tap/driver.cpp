@@ -150,6 +150,7 @@ void Driver::write_output() {
     }
   }
   host_.clear_output();
+  if (polled_hook_) polled_hook_();
 }
 
 void Driver::rearm_timer() {

@@ -100,6 +100,7 @@ std::string capture_warning(const RunFacts& f) {
   add(f.tap_queue_drops,
       "frames the kernel sent are in the capture but the peer never saw them (the TAP's queue was full)");
   add(f.missing_timestamps, "frames carry tapfault's clock instead of the kernel's (no SCM_TIMESTAMPNS)");
+  add(f.peer_event_drops, "peer events are missing from the timeline (the run's main loop fell behind the peer)");
   return w;
 }
 
@@ -224,7 +225,8 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
                   {"kernel_rst_frames", f.kernel_rsts},
                   {"recorder_drops", f.recorder_drops},
                   {"missing_kernel_timestamps", f.missing_timestamps},
-                  {"tap_queue_drops", f.tap_queue_drops}};
+                  {"tap_queue_drops", f.tap_queue_drops},
+                  {"peer_event_drops", f.peer_event_drops}};
   if (std::string w = capture_warning(f); !w.empty()) j["capture"]["warning"] = w;
   j["sysctls"] = f.sysctls;
   j["notes"] = f.notes;

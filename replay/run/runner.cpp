@@ -1,4 +1,5 @@
-// run_scenario(): one run, start to end, on one Asio loop in a private namespace.
+// run_scenario(): one run, start to end, in a private namespace: the peer on a thread of
+// its own (peer_thread.hpp), everything else on the run's main Asio loop.
 //
 // Order matters: namespace, pinned sysctls, TAP (the recorder opens before the
 // link comes up so no frame is missed), scenario sysctls, peer, then the client
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "peer_thread.hpp"
 #include "setup.hpp"
 #include "runner_parts.hpp"
 #include "tapfault/replay/run/client.hpp"
@@ -21,7 +23,6 @@
 #include "tapfault/replay/run/run.hpp"
 #include "tapfault/replay/run/sampler.hpp"
 #include "tapfault/stack/codec.hpp"
-#include "tapfault/tap/driver.hpp"
 #include "tapfault/tap/errors.hpp"
 #include "tapfault/tap/netns.hpp"
 #include "tapfault/tap/sysctl.hpp"
@@ -66,7 +67,10 @@ class Run {
   void schedule_progress();
   std::string progress_line() const;
   void schedule_flush();
+  void drain_recorder();
+  void on_kernel_frame();
   void on_recorded(const tap::RecordedFrame& f);
+  void take_peer_events();
   Duration since_origin() const { return SteadyClock::now() - origin_; }
   void finish();
   std::optional<SocketSample> final_socket();
@@ -80,7 +84,8 @@ class Run {
   std::unique_ptr<tap::Network> net_;
   std::unique_ptr<tap::Recorder> recorder_;
   std::unique_ptr<stack::Host> host_;
-  std::unique_ptr<tap::Driver> driver_;
+  std::unique_ptr<PeerThread> peer_;
+  bool recorder_failed_ = false;
   std::unique_ptr<Client> client_;
   std::unique_ptr<ExternalClient> external_;
   std::unique_ptr<Sampler> sampler_;
@@ -103,7 +108,8 @@ class Run {
 };
 
 void Run::setup() {
-  tap::enter_private_netns();
+  const tap::PrivateNetns ns = tap::enter_private_netns();
+  if (!ns.note.empty()) facts_.notes.push_back(ns.note);
   for (const auto& [name, value] : pinned_sysctls()) {
     try {
       tap::write_sysctl(name, value);
@@ -131,32 +137,15 @@ void Run::start() {
   origin_realtime_ns_ = realtime_now_ns();
   last_frame_ = origin_;
   host_ = std::make_unique<stack::Host>(host_config(s_, tap::Driver::now()), s_.peer.faults);
-  driver_ = std::make_unique<tap::Driver>(io_, net_->tap(), *host_, recorder_.get());
-  driver_->on_recorded_frame([this](const tap::RecordedFrame& f) { on_recorded(f); });
   frame_sample_timer_ = std::make_unique<asio::steady_timer>(io_);
-  driver_->on_kernel_frame([this](std::span<const std::uint8_t>, stack::Instant) {
-    last_frame_ = SteadyClock::now();
-    // Sample after the peer has answered the whole batch: the sampler must not add to the
-    // peer's reaction time (it is the kernel's RTT). At most one sample per
-    // kFrameSampleSpacing, and always one after the last batch of a burst (trailing edge),
-    // so the socket's state before any quiet period (the one before a loss) is recorded.
-    if (frame_sample_pending_) return;
-    frame_sample_pending_ = true;
-    const SteadyClock::time_point due = last_frame_sample_ + kFrameSampleSpacing;
-    if (last_frame_ >= due) {
-      asio::post(io_, [this] { sample_after_frames(); });
-    } else {
-      frame_sample_timer_->expires_at(due);
-      frame_sample_timer_->async_wait([this](const boost::system::error_code& ec) {
-        if (!ec) sample_after_frames();
-      });
-    }
+  peer_ = std::make_unique<PeerThread>(net_->tap(), *host_, [this](const std::string& m) {
+    asio::post(io_, [this, m] {
+      facts_.notes.push_back("driver: " + m);
+      io_.stop();
+    });
   });
-  driver_->on_error([this](const std::string& m) {
-    facts_.notes.push_back("driver: " + m);
-    io_.stop();
-  });
-  driver_->start();
+  peer_->start();
+  if (!peer_->priority_note().empty()) facts_.notes.push_back(peer_->priority_note());
   if (!o_.command.empty()) {
     external_ = std::make_unique<ExternalClient>(io_, o_.command, o_.out_dir, o_.client_identity, [this](const std::string& line) {
       timeline_.write(since_origin(), "client", {{"event", line}});
@@ -336,13 +325,18 @@ void Run::schedule_sampling() {
   sample_timer_->async_wait(Tick{this});
 }
 
-void Run::sample(const char* why) {
-  Duration t = since_origin();
-  for (stack::PeerEvent& e : host_->take_events()) {
+void Run::take_peer_events() {
+  for (stack::PeerEvent& e : peer_->take_events()) {
     Duration at = e.at - host_->config().origin;
     timeline_.write(at, "peer", peer_event_json(e));
     facts_.peer_events.push_back(std::move(e));
   }
+}
+
+void Run::sample(const char* why) {
+  drain_recorder();
+  Duration t = since_origin();
+  take_peer_events();
   for (const SocketSample& smp : sampler_->sample()) {
     if (client_ && smp.local_port == s_.client->local_port) {
       last_client_sample_ = smp;
@@ -370,6 +364,7 @@ void Run::watch_end() {
     Run* run;
     void operator()(const boost::system::error_code& ec) const {
       if (ec) return;
+      run->drain_recorder();
       auto now = SteadyClock::now();
       bool client_done = run->client_ ? run->client_->done()
                          : run->external_ ? run->external_->done()
@@ -389,10 +384,49 @@ void Run::watch_end() {
   end_timer_->async_wait(Check{this});
 }
 
+// The recorder is drained on the main loop: its callbacks (the frame count, the status line's
+// model, frame-triggered sampling) never delay the peer.
+//
+// It is drained before every socket sample (after each client event, each kernel action and
+// every sample interval) and on the end check's 10 ms tick, so at least every 10 ms: the
+// socket's 8 MiB buffer holds far more than that at any rate a run reaches. (Draining on an
+// Asio async_wait for the packet socket on this loop saw one readiness edge and then none: in a
+// 10,000-exchange run the recorder was drained at the end only and its buffer overflowed.)
+void Run::drain_recorder() {
+  if (!recorder_ || recorder_->fd() < 0 || recorder_failed_) return;
+  try {
+    recorder_->drain([this](const tap::RecordedFrame& f) { on_recorded(f); });
+  } catch (const std::exception& e) {
+    recorder_failed_ = true;
+    facts_.notes.push_back(std::string("recording: ") + e.what());
+    io_.stop();
+  }
+}
+
+// A frame the kernel sent, as the recorder saw it. The peer answers it on its own thread;
+// the socket is sampled here, at most once per kFrameSampleSpacing, and always once after
+// the last frame of a burst (trailing edge), so the socket's state before any quiet period
+// (the one before a loss) is recorded.
+void Run::on_kernel_frame() {
+  last_frame_ = SteadyClock::now();
+  if (frame_sample_pending_) return;
+  frame_sample_pending_ = true;
+  const SteadyClock::time_point due = last_frame_sample_ + kFrameSampleSpacing;
+  if (last_frame_ >= due) {
+    asio::post(io_, [this] { sample_after_frames(); });
+  } else {
+    frame_sample_timer_->expires_at(due);
+    frame_sample_timer_->async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) sample_after_frames();
+    });
+  }
+}
+
 void Run::on_recorded(const tap::RecordedFrame& f) {
   ++facts_.frames;
   if (model_progress_) model_progress_->add_frame(f.bytes, f.kernel_time);
   if (!f.outgoing) return;
+  on_kernel_frame();
   auto d = stack::decode_frame(f.bytes);
   if (auto* df = std::get_if<stack::DecodedFrame>(&d)) {
     if (auto* seg = std::get_if<stack::DecodedTcp>(&df->body)) {
@@ -425,7 +459,9 @@ void Run::finish() {
     external_->stop();
     facts_.external = external_->result();
   }
-  driver_->stop();
+  peer_->stop();
+  take_peer_events();
+  facts_.peer_event_drops = peer_->dropped_events();
   if (recorder_) {
     recorder_->drain([this](const tap::RecordedFrame& f) { on_recorded(f); });
     facts_.recorder_drops = recorder_->kernel_drops();

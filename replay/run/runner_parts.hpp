@@ -79,6 +79,7 @@ struct RunFacts {
   std::uint64_t recorder_drops = 0;        // the recorder's socket buffer was full
   std::uint64_t missing_timestamps = 0;    // frames stamped with our clock, not the kernel's
   std::uint64_t tap_queue_drops = 0;       // captured, then dropped before the peer saw them
+  std::uint64_t peer_event_drops = 0;      // peer events the main loop did not take in time
   ClientOutcome outcome;
   std::optional<ExternalResult> external;
   std::optional<SocketSample> final_socket;

@@ -68,6 +68,9 @@ class Driver {
   void on_kernel_frame(KernelFrameHook hook) { kernel_frame_hook_ = std::move(hook); }
   // Called for each frame the recorder writes to the pcap.
   void on_recorded_frame(FrameCallback callback) { recorded_hook_ = std::move(callback); }
+  // Called after every poll of the host, once its output is written (on the driver's thread):
+  // where a caller takes what the host produced besides frames (its events).
+  void on_polled(std::function<void()> hook) { polled_hook_ = std::move(hook); }
   // Called once when the driver stops because of an error.
   void on_error(ErrorHandler handler) { error_handler_ = std::move(handler); }
 
@@ -104,6 +107,7 @@ class Driver {
   std::vector<std::uint8_t> read_buffer_;
   KernelFrameHook kernel_frame_hook_;
   FrameCallback recorded_hook_;
+  std::function<void()> polled_hook_;
   ErrorHandler error_handler_;
   DriverStats stats_;
   std::optional<std::string> error_;
