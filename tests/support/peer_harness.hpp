@@ -39,7 +39,7 @@ class PeerHarness {
       cfg.addresses = {v6 ? ip("2001:db8::2") : ip("192.0.2.2")};
       if (v6) cfg.addresses.push_back(ip("2001:db8:a::2"));
     }
-    if (cfg.listeners.empty()) cfg.listeners.push_back(ListenerConfig{8080, AppMode::kEcho, {}, false, false});
+    if (cfg.listeners.empty()) cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kEcho});
     host = std::make_unique<Host>(std::move(cfg), std::move(plan));
     k.syn_options.mss = 1460;
     k.syn_options.sack_permitted = true;

@@ -67,7 +67,7 @@ stack::HostConfig echo_peer() {
   stack::HostConfig cfg;
   cfg.mac = kPeerMac;
   cfg.addresses = {kPeerIp};
-  cfg.listeners = {stack::ListenerConfig{8080, stack::AppMode::kEcho, {}, false, false}};
+  cfg.listeners = {stack::ListenerConfig{.port = 8080, .mode = stack::AppMode::kEcho}};
   cfg.retransmit_timeout = 200ms;
   return cfg;
 }

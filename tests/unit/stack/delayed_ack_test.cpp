@@ -15,7 +15,7 @@ using tcp_flags::kPsh;
 
 HostConfig delayed(AppMode mode = AppMode::kDiscard) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, mode, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = mode});
   cfg.delayed_ack = std::chrono::milliseconds(40);
   return cfg;
 }
@@ -80,7 +80,7 @@ TEST(DelayedAck, AnEchoCarriesTheAckAtOnce) {
 
 TEST(DelayedAck, IsOffByDefault) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kDiscard});
   PeerHarness h(false, cfg);
   h.handshake();
   EXPECT_EQ(h.send_data(full_segment('a'), 10ms).size(), 1u);

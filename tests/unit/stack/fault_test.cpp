@@ -123,7 +123,7 @@ Trigger on_rx_bytes(std::uint64_t n) {
 
 TEST(WindowFault, ZeroWindowAfterBytesIsAdvertisedInTheAckOfThoseBytes) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kDiscard});
   FaultPlan plan;
   plan.faults = {window(0, on_rx_bytes(6))};
   PeerHarness h(false, cfg, plan);
@@ -137,7 +137,7 @@ TEST(WindowFault, ZeroWindowAfterBytesIsAdvertisedInTheAckOfThoseBytes) {
 
 TEST(WindowFault, ZeroWindowProbesAreAckedWithZeroWindow) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kDiscard});
   FaultPlan plan;
   plan.faults = {window(0, on_rx_bytes(1))};
   PeerHarness h(false, cfg, plan);
@@ -160,7 +160,7 @@ TEST(WindowFault, IgnoreProbesLeavesProbesUnanswered) {
   FaultPlan plan;
   plan.faults = {window(0, on_rx_bytes(1), true)};
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kDiscard});
   PeerHarness h(false, cfg, plan);
   h.handshake();
   h.send_data("x", 1ms);
@@ -344,7 +344,7 @@ TEST(RstFault, ResetOnDeliveredBytesIsTheLastSegmentThePeerSends) {
   f.trigger.kind = TriggerKind::kOnRxBytes;
   f.trigger.count = 6;
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kDiscard});
   FaultPlan plan;
   plan.faults = {f};
   PeerHarness h(false, cfg, plan);
@@ -362,7 +362,7 @@ TEST(SilentFault, InputModeDropsKernelSegmentsButPeerTimersStillSend) {
   f.trigger.kind = TriggerKind::kAt;
   f.trigger.at = 1s;
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, {'o', 'k'}, true, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kRespond, .response = {'o', 'k'}, .respond_on_connect = true});
   FaultPlan plan;
   plan.faults = {f};
   PeerHarness h(false, cfg, plan);

@@ -120,7 +120,7 @@ TEST(Established, DataIsAckedAndEchoedInOneSegment) {
 
 TEST(Established, DiscardModeAcksWithoutData) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kDiscard, {}, false, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kDiscard});
   PeerHarness h(false, cfg);
   h.handshake();
   auto out = h.send_data("hello", 10ms);
@@ -132,7 +132,10 @@ TEST(Established, DiscardModeAcksWithoutData) {
 TEST(Established, RespondModeSendsResponseAfterFirstData) {
   HostConfig cfg;
   std::string resp = "HTTP/1.0 200 OK\r\n\r\nhi";
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, {resp.begin(), resp.end()}, false, true});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080,
+                                          .mode = AppMode::kRespond,
+                                          .response = {resp.begin(), resp.end()},
+                                          .close_after_response = true});
   PeerHarness h(false, cfg);
   h.handshake();
   auto out = h.send_data("GET / HTTP/1.0\r\n\r\n", 10ms);
@@ -177,7 +180,10 @@ TEST(Established, WindowIsAdvertisedScaled) {
 
 TEST(Established, PeerSegmentsRespectKernelWindowAndMss) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, std::vector<std::uint8_t>(5000, 'z'), true, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080,
+                                          .mode = AppMode::kRespond,
+                                          .response = std::vector<std::uint8_t>(5000, 'z'),
+                                          .respond_on_connect = true});
   PeerHarness h(false, cfg);
   h.k.syn_options.window_scale.reset();
   h.k.syn_options.timestamp.reset();
@@ -238,7 +244,7 @@ TEST(Established, SourceModeBuffersAtMostSendBufferLimit) {
 
 TEST(Established, UnackedPeerDataIsRetransmittedAt200msThen400ms) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, {'o', 'k'}, true, false});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080, .mode = AppMode::kRespond, .response = {'o', 'k'}, .respond_on_connect = true});
   PeerHarness h(false, cfg);
   h.handshake(0ms);
   ASSERT_EQ(h.after_handshake.size(), 1u);
@@ -301,7 +307,11 @@ TEST(CloseWait, EchoDataGoesOutBeforeFin) {
 
 TEST(FinWait, PeerActiveCloseGoesThroughTimeWait) {
   HostConfig cfg;
-  cfg.listeners.push_back(ListenerConfig{8080, AppMode::kRespond, {'x'}, true, true});
+  cfg.listeners.push_back(ListenerConfig{.port = 8080,
+                                          .mode = AppMode::kRespond,
+                                          .response = {'x'},
+                                          .respond_on_connect = true,
+                                          .close_after_response = true});
   PeerHarness h(false, cfg);
   h.handshake(0ms);
   ASSERT_EQ(h.after_handshake.size(), 2u);  // 'x', then FIN
