@@ -129,7 +129,8 @@ int run_command(const RunArgs& a) {
     }
     const int rc = run_in_child(s, base / family, a);
     worst = std::max(worst, rc);
-    summary += std::string(summary.empty() ? "" : ", ") + family + " " + (rc == kExitPass ? "pass" : "exit " + std::to_string(rc));
+    summary += std::string(summary.empty() ? "" : ", ") + family + " " +
+               (rc == kExitPass ? "pass" : "exit " + std::to_string(rc));
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
