@@ -61,17 +61,18 @@ TEST(Families, FamilyRunsOneStraightIntoTheOutputFolder) {
 }
 
 TEST(Families, AFamilyTheScenarioDoesNotListIsBadInputBeforeAnythingRuns) {
-  auto out = fresh_out_dir("families-unlisted");
-  auto r = run_tapfault("run " + scenario_path("missing-route/missing-route-ipv6.yaml").string() +
-                        " --family ipv4 --out " + out.string());
+  auto dir = fresh_out_dir("families-unlisted");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "v6.yaml") << "network:\n  family: ipv6\npeer:\n  port: 8080\nclient: {}\n";
+  auto r = run_tapfault("run " + (dir / "v6.yaml").string() + " --family ipv4 --out " + (dir / "out").string());
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("missing-route-ipv6.yaml:11:11: network.family: the run asks for ipv4, which this "
-                          "scenario does not list"),
+  EXPECT_NE(r.output.find("v6.yaml:2:11: network.family: the run asks for ipv4, which this scenario does not list"),
             std::string::npos)
       << r.output;
-  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
   auto bad = run_tapfault("run " + scenario_path("echo/echo.yaml").string() + " --family ipv5");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
