@@ -37,7 +37,7 @@ std::string on_a_terminal(const std::filesystem::path& out, const std::string& m
   ShellResult r = run_repeating_late_timers("script -qfec '" + std::string(TAPFAULT_BINARY) + " run " +
                                                 scenario_path("lost-peer/lost-peer.yaml").string() +
                                                 " --family ipv4 --out " + out.string() + more + "' /dev/null",
-                                              {out}, "lost-peer-ipv4 on a terminal");
+                                            {out}, "lost-peer-ipv4 on a terminal");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return r.output;
 }
