@@ -9,7 +9,7 @@
       The first K records, rewritten with another link type, microsecond time stamps or as
       pcapng: small captures of every kind capture_reader.cpp reads.
 
-The seeds in fuzz/corpus/ were made this way from runs of captures/scenarios/*.yaml
+The seeds in fuzz/corpus/ were made this way from runs of captures/scenarios/*/*.yaml
 (fuzz/README.md lists the commands).
 """
 import argparse

@@ -6,13 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-for s in echo-ipv4 echo-ipv6; do
-  build/tapfault run "captures/scenarios/$s.yaml" --out "out/$s"
-  echo
-done
-build/tapfault run captures/scenarios/missing-route-ipv6.yaml --out out/missing-route-ipv6
+# echo.yaml lists both families: out/echo/ipv4 and out/echo/ipv6.
+build/tapfault run captures/scenarios/echo/echo.yaml --out out/echo
+echo
+build/tapfault run captures/scenarios/missing-route/missing-route-ipv6.yaml --out out/missing-route-ipv6
 echo
 echo "The socket after the route was deleted, as ss -tie would show it:"
 grep -o '"ss": "[^"]*"' out/missing-route-ipv6/report.json | sed 's/"ss": "//; s/"$//'
 echo
-echo "Open the captures with: tshark -r out/<run>/capture.pcap   (or Wireshark)"
+echo "Open the captures with: tshark -r out/echo/ipv4/capture.pcap   (or Wireshark)"

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Rewrites captures/golden/<scenario>.pcap and .expected.json from fresh runs of the library.
+# Rewrites captures/golden/<run>.pcap and .expected.json from fresh runs of the library, one
+# per file and family: <run> is the case plus the family (lost-peer-ipv4) for a file that
+# lists both, the file's name: otherwise (missing-route-ipv6). Extra arguments go to ctest
+# (-R 'ScenarioLibrary.*syn_silent' for one case).
 # Do this only when a change in behaviour is intended and understood: a golden file
 # regenerated to match a bug hides the bug. Review `git diff --stat captures/golden` after.
 set -euo pipefail

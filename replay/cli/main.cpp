@@ -1,9 +1,14 @@
 // tapfault: make the Linux kernel's TCP misbehave on purpose and prove what it did.
 // The command line (CLI11). Each command maps errors to the documented exit codes.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "analysis_commands.hpp"
@@ -24,16 +29,20 @@ constexpr const char* kExitCodes =
     "  2  bad input: a scenario or capture that does not parse (FILE:LINE:COL: field: ...)\n"
     "  3  environment: a missing capability (namespaces, /dev/net/tun) or a setup failure\n";
 
-int run_command(const std::string& scenario_path, const std::string& out_dir,
-                const std::vector<std::string>& command, int sample_ms, bool quiet, bool json, bool as_root) {
-  Scenario s = parse_scenario_file(scenario_path);  // before any namespace exists
-  if (!s.client && command.empty()) {
-    std::cerr << scenario_path << ": the scenario has no `client:` section; give a command after `--`\n";
-    return kExitBadInput;
-  }
+struct RunArgs {
+  std::string scenario;
+  std::string out;
+  std::string family;  // empty: every family the scenario lists
+  std::vector<std::string> command;
+  int sample_ms = 50;
+  bool quiet = false, json = false, as_root = false;
+};
+
+// One run of one family, in this process; the report goes to stdout as --json or --quiet say.
+int run_one(const Scenario& s, const std::filesystem::path& out_dir, const RunArgs& a) {
   RunOptions o;
-  if (!command.empty()) {
-    ClientIdentityChoice who = choose_client_identity(as_root, geteuid(), std::getenv("SUDO_UID"),
+  if (!a.command.empty()) {
+    ClientIdentityChoice who = choose_client_identity(a.as_root, geteuid(), std::getenv("SUDO_UID"),
                                                       std::getenv("SUDO_GID"), std::getenv("SUDO_USER"));
     if (!who.error.empty()) {
       std::cerr << "tapfault run: " << who.error << "\n";
@@ -41,14 +50,94 @@ int run_command(const std::string& scenario_path, const std::string& out_dir,
     }
     o.client_identity = who.identity;
   }
-  o.out_dir = out_dir.empty() ? std::filesystem::path("out") / s.name : std::filesystem::path(out_dir);
-  o.command = command;
-  o.sample_interval = std::chrono::milliseconds(sample_ms);
-  o.quiet = quiet || json;
+  o.out_dir = out_dir;
+  o.command = a.command;
+  o.sample_interval = std::chrono::milliseconds(a.sample_ms);
+  o.quiet = a.quiet || a.json;
   RunResult r = run_scenario(s, o);
-  if (json) std::cout << r.report.dump(2) << "\n";
-  else if (!quiet || r.exit_code != kExitPass) std::cout << format_summary(s, r);
+  if (a.json) std::cout << r.report.dump(2) << "\n" << std::flush;
+  else if (!a.quiet || r.exit_code != kExitPass) std::cout << format_summary(s, r) << std::flush;
   return r.exit_code;
+}
+
+// The run in progress of several families: SIGINT and SIGTERM go on to it, and no family
+// starts after one.
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_interrupted = 0;
+
+void forward_signal(int signo) {
+  g_interrupted = 1;
+  if (g_child > 0) kill(static_cast<pid_t>(g_child), signo);
+}
+
+// Each family in a child process of its own: a run enters a network namespace of its own,
+// which only a process with one thread can do (tap::enter_private_netns).
+int run_in_child(const Scenario& s, const std::filesystem::path& out_dir, const RunArgs& a) {
+  std::cout << std::flush;
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    int rc = kExitEnvironment;
+    try {
+      rc = run_one(s, out_dir, a);
+    } catch (const std::exception& e) {
+      std::cerr << "tapfault: " << e.what() << "\n";
+    }
+    std::cout << std::flush;
+    _exit(rc);
+  }
+  g_child = pid;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  g_child = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_command(const RunArgs& a) {
+  // Every family is parsed before any namespace exists, so that a bad value of the second
+  // family fails before the first one runs.
+  std::vector<Scenario> runs;
+  if (!a.family.empty()) runs.push_back(parse_scenario_file(a.scenario, family_from_name(a.family)));
+  else runs = parse_scenario_families(a.scenario);
+  if (!runs.front().client && a.command.empty()) {
+    std::cerr << a.scenario << ": the scenario has no `client:` section; give a command after `--`\n";
+    return kExitBadInput;
+  }
+  // One run writes straight into OUT; several write OUT/ipv4, OUT/ipv6.
+  if (runs.size() == 1) {
+    const Scenario& s = runs.front();
+    return run_one(s, a.out.empty() ? std::filesystem::path("out") / s.name : std::filesystem::path(a.out), a);
+  }
+  const std::filesystem::path base =
+      a.out.empty() ? std::filesystem::path("out") / runs.front().case_name : std::filesystem::path(a.out);
+  struct sigaction forward {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
+  int worst = kExitPass;
+  std::string summary;
+  for (const Scenario& s : runs) {
+    const char* family = family_name(s.network.family);
+    if (g_interrupted) {
+      summary += std::string(summary.empty() ? "" : ", ") + family + " not run";
+      continue;
+    }
+    const int rc = run_in_child(s, base / family, a);
+    worst = std::max(worst, rc);
+    summary += std::string(summary.empty() ? "" : ", ") + family + " " +
+               (rc == kExitPass ? "pass" : "exit " + std::to_string(rc));
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  if (!a.json && (!a.quiet || worst != kExitPass)) {
+    std::cout << runs.front().case_name << ": " << summary << " (" << base.string() << "/<family>)\n";
+  }
+  return worst;
 }
 
 }  // namespace
@@ -61,25 +150,32 @@ int main(int argc, char** argv) {
       "tapfault"};
   app.footer(std::string("\n") + kExitCodes +
              "\nExamples:\n"
-             "  tapfault run captures/scenarios/echo-ipv4.yaml --out out/echo\n"
-             "  sudo tapfault run captures/scenarios/http-external-ipv4.yaml --out out/curl -- curl -s http://192.0.2.2:8080/\n");
+             "  tapfault run captures/scenarios/echo/echo.yaml --out out/echo     (out/echo/ipv4, out/echo/ipv6)\n"
+             "  tapfault run captures/scenarios/echo/echo.yaml --family ipv6 --out out/echo-ipv6\n"
+             "  sudo tapfault run captures/scenarios/http/http-external-ipv4.yaml --out out/curl -- curl -s http://192.0.2.2:8080/\n");
   app.require_subcommand(1);
 
-  std::string scenario, out;
-  std::vector<std::string> command;
-  int sample_ms = 50;
-  bool quiet = false, json = false, as_root = false;
+  RunArgs ra;
   CLI::App* run = app.add_subcommand("run", "Run a scenario: writes DIR/capture.pcap, DIR/timeline.jsonl, DIR/report.json");
-  run->add_option("scenario", scenario, "Scenario file (YAML); see docs/scenarios.md")->required()->check(CLI::ExistingFile);
-  run->add_option("--out,-o", out, "Output folder (default: out/<scenario name>)");
-  run->add_option("--sample-interval", sample_ms, "Socket sampling interval in ms (default 50)")->check(CLI::Range(1, 60000));
-  run->add_flag("--quiet,-q", quiet, "Print nothing when every expectation holds");
-  run->add_flag("--json", json, "Print report.json on stdout instead of the summary");
-  run->add_option("command", command,
+  run->add_option("scenario", ra.scenario, "Scenario file (YAML); see docs/scenarios.md")->required()->check(CLI::ExistingFile);
+  run->add_option("--out,-o", ra.out, "Output folder (default: out/<scenario name>)");
+  run->add_option("--family", ra.family,
+                  "Run only this family of the scenario's network.family list, straight into the output folder. "
+                  "Without it a scenario that lists several runs each in turn, into OUT/ipv4 and OUT/ipv6, "
+                  "and exits with the worst of their exit codes")
+      ->check(CLI::IsMember({"ipv4", "ipv6"}));
+  run->add_option("--sample-interval", ra.sample_ms, "Socket sampling interval in ms (default 50)")->check(CLI::Range(1, 60000));
+  run->add_flag("--quiet,-q", ra.quiet, "Print nothing when every expectation holds");
+  run->add_flag("--json", ra.json, "Print report.json on stdout instead of the summary (one document per family)");
+  run->add_option("command", ra.command,
                   "An external client to run instead of the built-in one (after --). Started through sudo, it runs "
                   "as the user who ran sudo (SUDO_UID, SUDO_GID); as root only with --as-root");
-  run->add_flag("--as-root", as_root, "Run the external client as root (needed when tapfault runs as root without sudo)");
-  run->footer(kExitCodes);
+  run->add_flag("--as-root", ra.as_root, "Run the external client as root (needed when tapfault runs as root without sudo)");
+  run->footer(std::string("\nFamilies: a scenario may list `network.family: [ipv4, ipv6]`. Without --family each\n"
+                          "family runs in turn in OUT/<family> (report and summary named <name>-<family>), one\n"
+                          "summary line per family and one for the case; the exit code is the worst of them.\n"
+                          "A scenario that lists one family writes straight into OUT.\n\n") +
+              kExitCodes);
 
   int analysis_exit = -1;
   add_analysis_commands(app, analysis_exit);
@@ -97,7 +193,7 @@ int main(int argc, char** argv) {
   if (suite_action) return suite_action();
   if (plot_action) return plot_action();
   try {
-    if (*run) return run_command(scenario, out, command, sample_ms, quiet, json, as_root);
+    if (*run) return run_command(ra);
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n";
     return kExitBadInput;

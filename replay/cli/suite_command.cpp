@@ -118,7 +118,9 @@ void add_suite_command(CLI::App& app, std::function<int()>& action) {
   CLI::App* cmd = app.add_subcommand(
       "suite",
       "Run every *.yaml scenario under DIR (recursively, sorted by path), several at a time, each as its\n"
-      "own `tapfault run` process with its own folder OUT/<relative path>; print one line per scenario");
+      "own `tapfault run` process with its own folder OUT/<relative path>; print one line per scenario.\n"
+      "A file that lists several families (network.family: [ipv4, ipv6]) is one run per family,\n"
+      "OUT/<relative path>-<family>, run with --family");
   cmd->add_option("dir", a->dir, "Folder of scenarios")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out,-o", a->out, "Output folder; each scenario writes OUT/<relative path without .yaml>")
       ->capture_default_str();

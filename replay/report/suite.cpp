@@ -1,6 +1,6 @@
 // `tapfault suite`: finding, selecting and running scenarios, each in its own process.
 //
-// Each scenario runs as `tapfault run FILE --out OUT/NAME --quiet` (posix_spawn of
+// Each scenario runs as `tapfault run FILE --out OUT/NAME --quiet [--family F]` (posix_spawn of
 // /proc/self/exe by default): a run enters a private network namespace and must be the
 // only run in its process, and a crash or a hang stays confined to its own row. The loop
 // polls its children every 20 ms rather than waiting on SIGCHLD so that run_suite() keeps
@@ -47,19 +47,32 @@ std::vector<SuiteScenario> discover_scenarios(const fs::path& dir) {
 
   std::vector<SuiteScenario> out;
   for (const fs::path& f : files) {
-    SuiteScenario s;
-    s.file = f;
-    s.name = f.lexically_relative(dir).replace_extension().generic_string();
+    const std::string relative = f.lexically_relative(dir).replace_extension().generic_string();
+    std::vector<Scenario> families;
     try {
-      Scenario parsed = parse_scenario_file(f);
+      families = parse_scenario_families(f);
+    } catch (const std::exception& e) {
+      SuiteScenario s;
+      s.file = f;
+      s.name = relative;
+      s.parse_error = e.what();
+      out.push_back(std::move(s));
+      continue;
+    }
+    for (const Scenario& parsed : families) {
+      SuiteScenario s;
+      s.file = f;
+      s.name = relative;
+      if (families.size() > 1) {
+        s.family = family_name(parsed.network.family);
+        s.name += "-" + s.family;
+      }
       s.scenario_name = parsed.name;
       s.tags = parsed.tags;
       s.duration = parsed.duration;
       s.has_client = parsed.client.has_value();
-    } catch (const std::exception& e) {
-      s.parse_error = e.what();
+      out.push_back(std::move(s));
     }
-    out.push_back(std::move(s));
   }
   return out;
 }
@@ -222,6 +235,7 @@ void SuiteRunner::start(std::size_t i) {
   for (const char* f : kRunFiles) fs::remove(r.out_dir / f, ec);
 
   std::vector<std::string> args = {"tapfault", "run", s.file.string(), "--out", r.out_dir.string(), "--quiet"};
+  if (!s.family.empty()) args.insert(args.end(), {"--family", s.family});
   args.insert(args.end(), o_.run_args.begin(), o_.run_args.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

@@ -1,6 +1,8 @@
 // Scenario parser: `network:` (family, MTU, addresses, gateway) with the defaults of
 // docs/scenarios.md and docs/architecture.md "Boundaries" (the 192.0.2.0/24 and
 // 2001:db8::/32 documentation prefixes, RFC 5737 and RFC 3849).
+#include <algorithm>
+
 #include "yaml.hpp"
 
 namespace tapfault::replay::detail {
@@ -27,17 +29,31 @@ std::uint32_t as_link_mtu(const Field& f) {
   return static_cast<std::uint32_t>(v);
 }
 
-NetworkSpec parse_network(const Field& f, Context& ctx) {
+std::vector<stack::Family> parse_families(const Field& f) {
+  auto one = [](const Field& item) {
+    if (item.is_map() || item.is_list()) item.fail("must be ipv4, ipv6 or a list of them, got " + item.describe());
+    auto family = family_from_name(as_string(item));
+    if (!family) item.fail("unknown family " + item.describe() + "; allowed: ipv4, ipv6");
+    return *family;
+  };
+  if (!f.is_list()) return {one(f)};
+  std::vector<stack::Family> families;
+  for (const Field& item : f.items()) {
+    const stack::Family family = one(item);
+    if (std::find(families.begin(), families.end(), family) != families.end()) {
+      item.fail(std::string(family_name(family)) + " is listed twice");
+    }
+    families.push_back(family);
+  }
+  if (families.empty()) f.fail("an empty list; allowed: ipv4, ipv6 or [ipv4, ipv6]");
+  return families;
+}
+
+NetworkSpec parse_network(const Field& f, const Context& ctx) {
   const Mapping m(f, {"family", "mtu", "kernel_address", "peer_address", "gateway", "router_address"});
   NetworkSpec n;
   n.line = f.line();
-
-  const Field family = m.required("family", "allowed: ipv4, ipv6");
-  const std::string name = as_string(family);
-  if (name == "ipv4") n.family = stack::Family::kIpv4;
-  else if (name == "ipv6") n.family = stack::Family::kIpv6;
-  else family.fail("unknown family " + family.describe() + "; allowed: ipv4, ipv6");
-  ctx.family = n.family;
+  n.family = ctx.family;  // parse_scenario() read the list and chose the family already
   const bool v6 = n.family == stack::Family::kIpv6;
 
   if (auto x = m.get("mtu")) n.mtu = as_link_mtu(*x);

@@ -3,6 +3,7 @@
 // Read docs/scenarios.md for the format and yaml.hpp for the helpers.
 #include "tapfault/replay/scenario/scenario.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -124,6 +125,14 @@ ScenarioError::ScenarioError(std::string file, int line, int column, std::string
       column_(column),
       field_(std::move(field)),
       message_(std::move(message)) {}
+
+const char* family_name(stack::Family f) { return f == stack::Family::kIpv6 ? "ipv6" : "ipv4"; }
+
+std::optional<stack::Family> family_from_name(std::string_view name) {
+  if (name == "ipv4") return stack::Family::kIpv4;
+  if (name == "ipv6") return stack::Family::kIpv6;
+  return std::nullopt;
+}
 
 std::span<const ErrnoName> known_errnos() { return kErrnos; }
 
@@ -265,7 +274,7 @@ int second_document_line(std::string_view text) {
 
 }  // namespace
 
-Scenario parse_scenario(std::string_view yaml_text, std::string file_name) {
+Scenario parse_scenario(std::string_view yaml_text, std::string file_name, std::optional<stack::Family> family) {
   YAML::Node doc;
   try {
     doc = YAML::Load(std::string(yaml_text));
@@ -285,24 +294,41 @@ Scenario parse_scenario(std::string_view yaml_text, std::string file_name) {
   detail::Context ctx;
   ctx.file = file_name;
   ctx.base_dir = std::filesystem::path(file_name).parent_path();
-  const detail::Field root(ctx, docs[0], "", YAML::Mark());
-  if (!root.is_map()) root.fail("a scenario must be a mapping, got " + root.describe());
-  const detail::Mapping top(root, {"name", "description", "tags", "seed", "duration", "settle", "network",
-                                   "sysctl", "peer", "client", "actions", "expect"});
-
+  const std::vector<std::string_view> keys = {"name",   "description", "tags", "seed",    "duration", "settle",
+                                              "network", "sysctl",     "peer", "client", "actions",  "expect"};
   Scenario s;
+  {
+    // The families come first: every other field may name its value per family.
+    const detail::Field root(ctx, docs[0], "", YAML::Mark());
+    if (!root.is_map()) root.fail("a scenario must be a mapping, got " + root.describe());
+    const detail::Mapping top(root, keys);
+    const detail::Field network = top.required("network", "it needs at least `family: ipv4` or `family: ipv6`");
+    const detail::Field listed = detail::Mapping::open(network).required("family", "allowed: ipv4, ipv6");
+    s.families = detail::parse_families(listed);
+    ctx.family = family.value_or(s.families.front());
+    if (std::find(s.families.begin(), s.families.end(), ctx.family) == s.families.end()) {
+      listed.fail(std::string("the run asks for ") + family_name(ctx.family) + ", which this scenario does not list");
+    }
+    ctx.families = s.families;
+  }
+  const detail::Field root(ctx, docs[0], "", YAML::Mark());
+  const detail::Mapping top(root, keys);
+
   s.file = file_name;
-  s.name = default_name(file_name);
+  s.case_name = default_name(file_name);
   if (auto f = top.get("name")) {
-    s.name = detail::as_nonempty_string(*f);
-    for (char c : s.name) {
+    s.case_name = detail::as_nonempty_string(*f);
+    for (char c : s.case_name) {
       if (!valid_name_char(c)) {
         f->fail("names become file names: use letters, digits, '.', '_', '-', got " + f->describe());
       }
     }
   }
+  s.name = s.families.size() > 1 ? s.case_name + "-" + family_name(ctx.family) : s.case_name;
   if (auto f = top.get("description")) s.description = detail::as_string(*f);
   if (auto f = top.get("tags")) s.tags = parse_tags(*f);
+  // Each run is tagged with its family, so that `tag:ipv6` selects the ipv6 runs of every file.
+  if (!s.has_tag(family_name(ctx.family))) s.tags.emplace_back(family_name(ctx.family));
   if (auto f = top.get("seed")) s.seed = detail::as_uint(*f, 0, UINT64_MAX);
   if (auto f = top.get("duration")) {
     s.duration = detail::as_duration(*f);
@@ -322,13 +348,29 @@ Scenario parse_scenario(std::string_view yaml_text, std::string file_name) {
   return s;
 }
 
-Scenario parse_scenario_file(const std::filesystem::path& path) {
+namespace {
+
+std::string read_scenario_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(path.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ScenarioError(path.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno));
-  return parse_scenario(text.str(), path.string());
+  return text.str();
+}
+
+}  // namespace
+
+Scenario parse_scenario_file(const std::filesystem::path& path, std::optional<stack::Family> family) {
+  return parse_scenario(read_scenario_text(path), path.string(), family);
+}
+
+std::vector<Scenario> parse_scenario_families(const std::filesystem::path& path) {
+  const std::string text = read_scenario_text(path);
+  std::vector<Scenario> out{parse_scenario(text, path.string())};
+  const std::vector<stack::Family> families = out.front().families;
+  for (std::size_t i = 1; i < families.size(); ++i) out.push_back(parse_scenario(text, path.string(), families[i]));
+  return out;
 }
 
 }  // namespace tapfault::replay

@@ -86,10 +86,58 @@ std::filesystem::path Context::resolve(const std::string& reference) const {
   return base_dir / p;
 }
 
+namespace {
+
+// `{ipv4: X, ipv6: Y}`: a non-empty mapping whose keys are all family names.
+bool is_per_family(const YAML::Node& n) {
+  if (!n.IsMap() || n.size() == 0) return false;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar() || !family_from_name(it->first.Scalar())) return false;
+  }
+  return true;
+}
+
+std::string family_list(const std::vector<stack::Family>& families) {
+  std::string out;
+  for (stack::Family f : families) out += (out.empty() ? "" : ", ") + std::string(family_name(f));
+  return out;
+}
+
+}  // namespace
+
 Field::Field(const Context& ctx, YAML::Node node, std::string path, YAML::Mark fallback)
     : ctx_(&ctx), node_(std::move(node)), path_(std::move(path)), mark_(fallback) {
   if (node_.IsDefined() && !node_.IsNull() && !node_.Mark().is_null()) mark_ = node_.Mark();
   if (mark_.is_null()) mark_ = YAML::Mark();
+  if (ctx.families.empty()) return;
+  while (is_per_family(node_)) {
+    std::optional<YAML::Node> chosen;
+    YAML::Mark chosen_key_mark;
+    std::vector<std::string> seen;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      const Field key_field(ctx, it->first, path_ + "." + key, it->first.Mark());
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) key_field.fail("duplicate key");
+      seen.push_back(key);
+      const stack::Family f = *family_from_name(key);
+      if (std::find(ctx.families.begin(), ctx.families.end(), f) == ctx.families.end()) {
+        key_field.fail("network.family does not list " + key + " (it lists " + family_list(ctx.families) + ")");
+      }
+      if (f == ctx.family) {
+        chosen = it->second;
+        chosen_key_mark = it->first.Mark();
+      }
+    }
+    for (stack::Family f : ctx.families) {
+      if (std::find(seen.begin(), seen.end(), family_name(f)) == seen.end()) {
+        fail("no value for " + std::string(family_name(f)) + "; a value written per family names each family of "
+             "network.family (" + family_list(ctx.families) + ")");
+      }
+    }
+    node_.reset(*chosen);  // reset(), not operator=: that would overwrite the document's node
+    mark_ = chosen_key_mark;
+    if (node_.IsDefined() && !node_.IsNull() && !node_.Mark().is_null()) mark_ = node_.Mark();
+  }
 }
 
 std::string Field::describe() const {

@@ -23,7 +23,10 @@ namespace tapfault::replay::detail {
 struct Context {
   std::string file;                // for messages, as the caller named it
   std::filesystem::path base_dir;  // relative file references resolve against it
-  stack::Family family = stack::Family::kIpv4;
+  stack::Family family = stack::Family::kIpv4;  // the family this parse is for
+  // network.family as listed. Once set, a value written per family (`{ipv4: X, ipv6: Y}`)
+  // stands for its value of `family` in every field (Field's constructor chooses it).
+  std::vector<stack::Family> families;
   Duration duration{};             // the run's hard limit
   const NetworkSpec* network = nullptr;
 
@@ -35,6 +38,8 @@ class Field {
  public:
   // `fallback` is used when the node has no useful mark of its own: yaml-cpp gives a null
   // value the mark of the next token, so `send:` is better reported at its key.
+  // A per-family mapping (every key a family name) becomes the value of ctx.family; it fails
+  // when it lacks a listed family or names one network.family does not list.
   Field(const Context& ctx, YAML::Node node, std::string path, YAML::Mark fallback);
 
   const Context& ctx() const { return *ctx_; }
@@ -128,9 +133,12 @@ std::uint32_t as_link_mtu(const Field& f);
 // The contents of `path` (resolved already); `what` names it in the message ("response file").
 std::vector<std::uint8_t> read_file(const Field& f, const std::filesystem::path& path, std::string_view what);
 
+// `network.family`: one family or a list of distinct ones, in file order.
+std::vector<stack::Family> parse_families(const Field& f);
+
 // Section parsers (one file each: network.cpp, peer.cpp, ...).
-// Sets ctx.family, which every later address is checked against.
-NetworkSpec parse_network(const Field& f, Context& ctx);
+// ctx.family is set already: every address is checked against it.
+NetworkSpec parse_network(const Field& f, const Context& ctx);
 PeerSpec parse_peer(const Field& f);
 stack::FaultPlan parse_faults(const Field& f, const PeerSpec& peer);
 ClientSpec parse_client(const Field& f, const PeerSpec& peer);

@@ -21,7 +21,8 @@ TEST_P(EchoRun, OneMebibyteEachWayThenCleanClose) {
   TAPFAULT_REQUIRE_NETNS();
   std::string name = GetParam();
   auto out = fresh_out_dir(name);
-  auto r = run_tapfault("run " + scenario_path(name + ".yaml").string() + " --out " + out.string());
+  auto r = run_tapfault("run " + scenario_path("echo/echo.yaml").string() + " --family " + name + " --out " +
+                        out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   auto report = read_json(out / "report.json");
@@ -92,8 +93,8 @@ TEST_P(EchoRun, OneMebibyteEachWayThenCleanClose) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, EchoRun, ::testing::Values("echo-ipv4", "echo-ipv6"),
-                         [](const auto& info) { return std::string(info.param).substr(5); });
+INSTANTIATE_TEST_SUITE_P(Families, EchoRun, ::testing::Values("ipv4", "ipv6"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace tapfault::testing

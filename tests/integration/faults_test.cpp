@@ -22,8 +22,8 @@ std::string family_name(const ::testing::TestParamInfo<const char*>& info) { ret
 // Silent peer: the 17-byte write is retransmitted with growing gaps, no RST, ETIMEDOUT.
 TEST_P(Family, SilentPeerMakesTheKernelRetransmitWithBackoffAndTimeOut) {
   TAPFAULT_REQUIRE_NETNS();
-  std::string name = std::string("silent-peer-") + GetParam();
-  auto run = run_scenario_file(name);
+  std::string name = GetParam();
+  auto run = run_scenario_file("lost-peer/silent-peer", "--family " + name);
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto k = kernel_addr(name);
   std::vector<double> sends;  // every transmission of the 17-byte segment
@@ -57,8 +57,8 @@ TEST_P(Family, SilentPeerMakesTheKernelRetransmitWithBackoffAndTimeOut) {
 // Zero window, probes ACKed: probes back off, the socket stays established with persist pending.
 TEST_P(Family, ZeroWindowProbesBackOffAndTheConnectionStaysEstablished) {
   TAPFAULT_REQUIRE_NETNS();
-  std::string name = std::string("zero-window-forever-") + GetParam();
-  auto run = run_scenario_file(name);
+  std::string name = GetParam();
+  auto run = run_scenario_file("zero-window/zero-window-forever", "--family " + name);
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto k = kernel_addr(name);
   auto segs = timed_segments(run.frames);
@@ -99,7 +99,7 @@ class Pmtu : public ::testing::TestWithParam<std::tuple<const char*, std::size_t
 TEST_P(Pmtu, KernelResendsSmallerSegmentsAtOnce) {
   TAPFAULT_REQUIRE_NETNS();
   auto [name, max_payload, pmtu] = GetParam();
-  auto run = run_scenario_file(name);
+  auto run = run_scenario_file("pmtu/too-big", std::string("--family ") + name);
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto k = kernel_addr(name);
   // The ICMP error is a frame that is not TCP, sent by the peer after the first data.
@@ -124,16 +124,16 @@ TEST_P(Pmtu, KernelResendsSmallerSegmentsAtOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ipv4AndIpv6, Pmtu,
-                         ::testing::Values(std::make_tuple("frag-needed-ipv4", std::size_t{948}, 1000),
-                                           std::make_tuple("packet-too-big-ipv6", std::size_t{1208}, 1280)),
-                         [](const auto& info) { return std::string(std::get<0>(info.param)).substr(0, 4) == "frag" ? "ipv4" : "ipv6"; });
+                         ::testing::Values(std::make_tuple("ipv4", std::size_t{948}, 1000),
+                                           std::make_tuple("ipv6", std::size_t{1208}, 1280)),
+                         [](const auto& info) { return std::string(std::get<0>(info.param)); });
 
 // ICMP unreachable on the SYN: connect fails at once, before the first SYN retransmission.
 class SynUnreachable : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(SynUnreachable, ConnectFailsAtOnce) {
   TAPFAULT_REQUIRE_NETNS();
-  auto run = run_scenario_file(GetParam());
+  auto run = run_scenario_file("icmp/syn-unreachable", std::string("--family ") + GetParam());
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   EXPECT_EQ(run.report["client"]["final_error"], "EHOSTUNREACH");
   EXPECT_LT(run.report["client"]["final_error_at_s"].get<double>(), 1.0);
@@ -143,13 +143,12 @@ TEST_P(SynUnreachable, ConnectFailsAtOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ipv4AndIpv6, SynUnreachable,
-                         ::testing::Values("syn-host-unreachable-ipv4", "syn-address-unreachable-ipv6"),
-                         [](const auto& info) { return is_v6(info.param) ? "ipv6" : "ipv4"; });
+                         ::testing::Values("ipv4", "ipv6"), family_name);
 
 // Seed report 000: the route to the peer is deleted under an established IPv6 socket.
 TEST(RouteDelete, Ipv6SocketStaysEstablishedWithPersistMss36Pmtu68) {
   TAPFAULT_REQUIRE_NETNS();
-  auto run = run_scenario_file("missing-route-ipv6");
+  auto run = run_scenario_file("missing-route/missing-route-ipv6");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   EXPECT_EQ(run.report["client"]["connect_again_error"], "ENETUNREACH");
   const auto& sock = run.report["socket"];
@@ -184,7 +183,7 @@ TEST(ExternalClient, CurlGetsTheCannedResponse) {
     if (in_ci()) FAIL() << "curl is missing; the test script installs it";
     GTEST_SKIP() << "curl is not installed";
   }
-  auto run = run_scenario_file("http-external-ipv4", "--as-root -- curl -s http://192.0.2.2:8080/");
+  auto run = run_scenario_file("http/http-external-ipv4", "--as-root -- curl -s http://192.0.2.2:8080/");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   EXPECT_EQ(run.report["external"]["exit_code"], 0);
   EXPECT_EQ(run.report["external"]["uid"], 0);  // --as-root
@@ -204,7 +203,7 @@ TEST(ExternalClient, ThroughSudoItRunsAsTheUserWhoRanSudo) {
   TAPFAULT_REQUIRE_NETNS();
   if (geteuid() != 0) GTEST_SKIP() << "needs root to change user";
   auto run = run_scenario_file(
-      "http-external-ipv4",
+      "http/http-external-ipv4",
       "-- sh -c 'id -u; id -g; (echo 0 >/proc/sys/net/ipv4/ip_forward) 2>/dev/null && echo written || echo denied; "
       "curl -s http://192.0.2.2:8080/'",
       "SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody");
@@ -221,7 +220,7 @@ TEST(ExternalClient, AsRootWithoutSudoNeedsAsRoot) {
   if (geteuid() != 0) GTEST_SKIP() << "only root is asked for --as-root";
   auto out = fresh_out_dir("external-refused");
   auto r = shell("env -u SUDO_UID " + std::string(TAPFAULT_BINARY) + " run " +
-                       scenario_path("http-external-ipv4.yaml").string() + " --out " + out.string() + " -- true");
+                 scenario_path("http/http-external-ipv4.yaml").string() + " --out " + out.string() + " -- true");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("the external client would run as root"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--as-root"), std::string::npos) << r.output;

@@ -15,6 +15,7 @@ namespace tapfault::testing {
 namespace {
 
 // Starts `tapfault run` on a scenario, sends `signo` after `delay`, returns the exit status.
+// `scenario` lists both families: the run is its ipv4 one, in this process (no child per family).
 int run_and_signal(const std::string& scenario, const std::filesystem::path& out, int signo,
                    std::chrono::milliseconds delay) {
   std::string bin = TAPFAULT_BINARY, file = scenario_path(scenario + ".yaml").string(), dir = out.string();
@@ -22,7 +23,8 @@ int run_and_signal(const std::string& scenario, const std::filesystem::path& out
   if (pid == 0) {
     int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
-    execl(bin.c_str(), bin.c_str(), "run", file.c_str(), "--out", dir.c_str(), "-q", static_cast<char*>(nullptr));
+    execl(bin.c_str(), bin.c_str(), "run", file.c_str(), "--family", "ipv4", "--out", dir.c_str(), "-q",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   std::this_thread::sleep_for(delay);
@@ -38,7 +40,7 @@ TEST_P(Interrupt, RunStopsCleanlyWithACompleteCaptureAndAReportMarkedInterrupted
   TAPFAULT_REQUIRE_NETNS();
   int signo = GetParam();
   auto out = fresh_out_dir(std::string("interrupt-") + std::to_string(signo));
-  int rc = run_and_signal("lost-peer-ipv4", out, signo, std::chrono::milliseconds(1500));
+  int rc = run_and_signal("lost-peer/lost-peer", out, signo, std::chrono::milliseconds(1500));
   EXPECT_EQ(rc, 128 + signo);
   auto report = read_json(out / "report.json");
   EXPECT_EQ(report["verdict"], "interrupted");
@@ -57,7 +59,7 @@ INSTANTIATE_TEST_SUITE_P(Signals, Interrupt, ::testing::Values(SIGINT, SIGTERM),
 TEST(Kill, AfterSigkillThePcapIsReadableUpToTheLastFlush) {
   TAPFAULT_REQUIRE_NETNS();
   auto out = fresh_out_dir("sigkill");
-  int rc = run_and_signal("lost-peer-ipv4", out, SIGKILL, std::chrono::milliseconds(1500));
+  int rc = run_and_signal("lost-peer/lost-peer", out, SIGKILL, std::chrono::milliseconds(1500));
   EXPECT_EQ(rc, 128 + SIGKILL);
   // The handshake, the exchange and the first retransmissions happened well before the
   // kill: with a flush at least every 100 ms they are on disk.

@@ -19,8 +19,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/scenario_library.hpp"
 #include "support/tapfault_cli.hpp"
-#include "tapfault/replay/scenario/scenario.hpp"
 
 namespace tapfault::testing {
 namespace {
@@ -103,34 +103,30 @@ std::string describe_change(const Container& before, const Container& after) {
   return out.str();
 }
 
-// Every scenario of the library that runs on its own: a built-in client, not tagged realtime.
-std::vector<std::filesystem::path> scenario_library() {
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(scenario_path(""))) {
-    if (e.path().extension() != ".yaml") continue;
-    replay::Scenario s = replay::parse_scenario_file(e.path());
-    if (s.client && !s.has_tag("realtime")) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
+// Every run of the library that runs on its own (a built-in client, not tagged realtime):
+// each file once per family.
+std::vector<LibraryRun> runs_alone() {
+  std::vector<LibraryRun> runs = scenario_library();
+  std::erase_if(runs, [](const LibraryRun& r) { return !r.runs_alone; });
+  return runs;
 }
 
-struct LibraryRun {
-  std::filesystem::path scenario;
+struct IsolationRun {
+  std::string name;
   ShellResult result;
   bool wrote_report = false;
 };
 
 // Runs every scenario, `parallel` at a time (the runs are mostly idle: timers and timeouts).
-std::vector<LibraryRun> run_library(const std::vector<std::filesystem::path>& files, unsigned parallel) {
-  std::vector<LibraryRun> runs(files.size());
+std::vector<IsolationRun> run_library(const std::vector<LibraryRun>& files, unsigned parallel) {
+  std::vector<IsolationRun> runs(files.size());
   std::atomic<std::size_t> next{0};
   auto out_root = fresh_out_dir("isolation");
   auto worker = [&] {
     for (std::size_t i; (i = next++) < files.size();) {
-      auto out = out_root / files[i].stem();
-      runs[i].scenario = files[i];
-      runs[i].result = run_tapfault("run " + files[i].string() + " --out " + out.string() + " -q");
+      auto out = out_root / files[i].name;
+      runs[i].name = files[i].name;
+      runs[i].result = run_tapfault("run " + files[i].run_args() + " --out " + out.string() + " -q");
       runs[i].wrote_report = std::filesystem::exists(out / "report.json");
     }
   };
@@ -143,18 +139,18 @@ std::vector<LibraryRun> run_library(const std::vector<std::filesystem::path>& fi
 
 TEST(Isolation, TheWholeScenarioLibraryLeavesTheHostNetworkAsItWas) {
   TAPFAULT_REQUIRE_NETNS();
-  auto files = scenario_library();
+  auto files = runs_alone();
   ASSERT_GE(files.size(), 10u) << "the library in " << scenario_path("");
 
   HostNetwork before = record_host_network();
   ASSERT_FALSE(before.links.empty());
   ASSERT_GT(before.sysctls.size(), 100u) << "/proc/sys/net/ipv4 and ipv6 were read";
 
-  for (const LibraryRun& r : run_library(files, 4)) {
+  for (const IsolationRun& r : run_library(files, 4)) {
     // Exit 1 (an expectation failed under the load of parallel runs) still ran everything.
     EXPECT_TRUE(r.result.exit_code == 0 || r.result.exit_code == 1)
-        << r.scenario.filename() << " exited " << r.result.exit_code << ": " << r.result.output;
-    EXPECT_TRUE(r.wrote_report) << r.scenario.filename() << " wrote no report.json";
+        << r.name << " exited " << r.result.exit_code << ": " << r.result.output;
+    EXPECT_TRUE(r.wrote_report) << r.name << " wrote no report.json";
   }
 
   HostNetwork after = record_host_network();

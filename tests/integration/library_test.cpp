@@ -4,27 +4,32 @@
 
 #include <fstream>
 
+#include "support/scenario_library.hpp"
 #include "support/tapfault_cli.hpp"
 
 namespace tapfault::testing {
 namespace {
 
-// Every scenario in captures/scenarios that runs on its own (a built-in client, not tagged
-// realtime), found when the test binary starts: a new scenario file is a new test.
-std::vector<std::string> library() {
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(scenario_path(""))) {
-    if (e.path().extension() != ".yaml") continue;
-    std::ifstream in(e.path());
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (text.find("realtime") != std::string::npos || text.find("\nclient:") == std::string::npos) continue;
-    names.push_back(e.path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+// Every run of captures/scenarios/<case>/ that runs on its own (a built-in client, not
+// tagged realtime): each file once per family it lists, found when the test binary starts,
+// so that a new scenario file or family is a new test, named after the run
+// (lost_peer_ipv4).
+//
+// Not lost-peer: it never was in this test (the text search for "realtime" that chose the
+// files before matched its header's mention of lost-peer-realtime-ipv4), and it has no
+// golden files. Three runs at once on this 2-core machine under load put its TLP at 45-52 ms
+// against the model's [24, 28] ms and every RTO after it late, in every attempt; alone it
+// passes, and the progress and interrupt tests run it alone. Adding it is a change of
+// its own (the model or the concurrency), not part of moving it.
+std::vector<LibraryRun> library() {
+  std::vector<LibraryRun> runs = scenario_library();
+  std::erase_if(runs, [](const LibraryRun& r) {
+    return !r.runs_alone || r.name == "lost-peer-ipv4" || r.name == "lost-peer-ipv6";
+  });
+  return runs;
 }
 
-class ScenarioLibrary : public ::testing::TestWithParam<std::string> {};
+class ScenarioLibrary : public ::testing::TestWithParam<LibraryRun> {};
 
 // The parts of a report that must be the same on every run of a scenario: the verdict,
 // each check's field and outcome, the application's error and the model's verdicts.
@@ -43,18 +48,18 @@ nlohmann::json stable_report(const nlohmann::json& r) {
 
 std::filesystem::path golden_dir() { return std::filesystem::path(TAPFAULT_SOURCE_DIR) / "captures" / "golden"; }
 
-// Each scenario runs three times at once (once under ASan), each in its own namespace: the
+// Each run's golden files are named after it (captures/golden/lost-peer-ipv4.pcap and
+// .expected.json). Each scenario runs three times at once (once under ASan), each in its own namespace: the
 // runs must pass, agree with each other (tapfault compare), and agree with the golden capture
 // and expected report in captures/golden/. TAPFAULT_UPDATE_GOLDEN=1 writes those instead.
 TEST_P(ScenarioLibrary, PassesTheSameWayEveryRunAndMatchesItsGoldenCapture) {
   TAPFAULT_REQUIRE_NETNS();
-  const std::string name = GetParam();
+  const LibraryRun& run = GetParam();
+  const std::string& name = run.name;
   // Bulk transfers are segmented by the kernel's send timing (autocorking, TSQ, pacing):
   // their packet sequence is not the same twice, and they have no timer model. They must
   // pass; the echo tests check their bytes.
-  std::ifstream yaml(scenario_path(name + ".yaml"));
-  std::string text((std::istreambuf_iterator<char>(yaml)), std::istreambuf_iterator<char>());
-  const bool bulk = text.find("bulk") != std::string::npos;
+  const bool bulk = run.bulk;
   // Under ASan (the sanitizer tree CI also runs) one run at a time: three sanitized runs at
   // once on 2 cores starved the timer softirq (deferred to ksoftirqd) until a TLP came two
   // jiffies late. The normal tree checks that runs agree; this one is for memory errors.
@@ -71,8 +76,8 @@ TEST_P(ScenarioLibrary, PassesTheSameWayEveryRunAndMatchesItsGoldenCapture) {
   std::string all;
   for (int i = 0; i < kRuns; ++i) {
     outs.push_back(fresh_out_dir(name + "-" + std::to_string(i)));
-    all += "(" + std::string(TAPFAULT_BINARY) + " run " + scenario_path(name + ".yaml").string() + " --out " +
-           outs.back().string() + " -q; echo \"rc=$?\") & ";
+    all += "(" + std::string(TAPFAULT_BINARY) + " run " + run.run_args() + " --out " + outs.back().string() +
+           " -q; echo \"rc=$?\") & ";
   }
   const std::string output = run_repeating_late_timers(all + "wait", outs, name).output;
   for (int i = 0; i < kRuns; ++i) {
@@ -106,14 +111,14 @@ TEST_P(ScenarioLibrary, PassesTheSameWayEveryRunAndMatchesItsGoldenCapture) {
 
 INSTANTIATE_TEST_SUITE_P(Captures, ScenarioLibrary, ::testing::ValuesIn(library()),
                          [](const auto& info) {
-                           std::string n = info.param;
+                           std::string n = info.param.name;
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });
 
 TEST(WindowReopen, QueuedDataLeavesRightAfterTheWindowUpdate) {
   TAPFAULT_REQUIRE_NETNS();
-  auto run = run_scenario_file("window-reopen-ipv4");
+  auto run = run_scenario_file("zero-window/window-reopen-ipv4");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto kernel = *stack::IpAddress::parse("192.0.2.1");
   double update = -1, next_data = -1;
@@ -134,7 +139,7 @@ TEST(WindowReopen, QueuedDataLeavesRightAfterTheWindowUpdate) {
 
 TEST(PeerReset, TheKernelSeesOneRstAndSendsNone) {
   TAPFAULT_REQUIRE_NETNS();
-  auto run = run_scenario_file("peer-reset-ipv4");
+  auto run = run_scenario_file("reset/peer-reset-ipv4");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto kernel = *stack::IpAddress::parse("192.0.2.1");
   int peer_rst = 0, after_rst = 0;

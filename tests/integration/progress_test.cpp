@@ -29,15 +29,15 @@ std::vector<std::string> status_lines(const std::string& tty) {
   return out;
 }
 
-// `tapfault run` of lost-peer-ipv4 into `out`, with `more` arguments, on a terminal. What is
+// `tapfault run` of lost-peer's ipv4 run into `out`, with `more` arguments, on a terminal. What is
 // checked here is the status line, so a run that failed only because kernel timers came
 // late runs again (run_repeating_late_timers).
 std::string on_a_terminal(const std::filesystem::path& out, const std::string& more = "") {
   // script -e: its exit code is the command's; -f: flush as it goes; -q: no banner.
   ShellResult r = run_repeating_late_timers("script -qfec '" + std::string(TAPFAULT_BINARY) + " run " +
-                                                  scenario_path("lost-peer-ipv4.yaml").string() + " --out " +
-                                                  out.string() + more + "' /dev/null",
-                                              {out}, "lost-peer-ipv4 on a terminal");
+                                                scenario_path("lost-peer/lost-peer.yaml").string() +
+                                                " --family ipv4 --out " + out.string() + more + "' /dev/null",
+                                            {out}, "lost-peer-ipv4 on a terminal");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   return r.output;
 }
@@ -73,7 +73,8 @@ TEST(Progress, NoneWithQuietOrWithoutATerminal) {
   std::string tty = on_a_terminal(out, " -q");
   EXPECT_EQ(tty.find("retransmission"), std::string::npos) << tty;
   auto plain = run_repeating_late_timers(
-      std::string(TAPFAULT_BINARY) + " run " + scenario_path("lost-peer-ipv4.yaml").string() + " --out " + out.string(),
+      std::string(TAPFAULT_BINARY) + " run " + scenario_path("lost-peer/lost-peer.yaml").string() +
+          " --family ipv4 --out " + out.string(),
       {out}, "lost-peer-ipv4");
   EXPECT_EQ(plain.exit_code, 0) << plain.output;
   EXPECT_EQ(plain.output.find('\r'), std::string::npos) << plain.output;

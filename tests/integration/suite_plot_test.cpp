@@ -24,10 +24,10 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// echo-ipv4 as it is, and a copy whose expectation cannot hold (the peer echoes 6 bytes).
+// echo as it is (both families), and a scenario whose expectation cannot hold (the peer echoes 6 bytes).
 fs::path suite_dir(const fs::path& root) {
   fs::create_directories(root / "more");
-  std::string echo = read_text(scenario_path("echo-ipv4.yaml"));
+  std::string echo = read_text(scenario_path("echo/echo.yaml"));
   std::ofstream(root / "echo.yaml") << echo;
   std::string wrong = "name: echo-wrong\nduration: 10s\nnetwork:\n  family: ipv4\npeer:\n  port: 8080\n"
                       "client:\n  actions:\n    - connect\n    - send: \"hello\\n\"\n    - recv: 6\n    - close\n"
@@ -40,21 +40,25 @@ TEST(SuiteOnTheRealKernel, PassAndFailRowsFromRealRunsInParallel) {
   TAPFAULT_REQUIRE_NETNS();
   fs::path root = fresh_out_dir("suite");
   auto selected = select_scenarios(discover_scenarios(suite_dir(root / "scenarios")), {});
-  ASSERT_EQ(selected.scenarios.size(), 2u);
+  ASSERT_EQ(selected.scenarios.size(), 3u) << "echo is one run per family";
   SuiteOptions o;
   o.out_dir = root / "out";
   o.jobs = 2;
   o.tapfault_binary = TAPFAULT_BINARY;
   std::ostringstream progress;
   auto results = run_suite(selected.scenarios, o, progress);
-  ASSERT_EQ(results.size(), 2u);
-  EXPECT_EQ(results[0].scenario.name, "echo");
-  EXPECT_EQ(results[0].verdict, SuiteVerdict::kPass) << results[0].message << "\n" << results[0].output;
-  EXPECT_TRUE(fs::exists(o.out_dir / "echo" / "capture.pcap"));
-  EXPECT_EQ(results[1].scenario.name, "more/wrong");
-  EXPECT_EQ(results[1].verdict, SuiteVerdict::kFail) << results[1].output;
-  EXPECT_NE(results[1].message.find("wrong.yaml:14: expect.client_received: expected 7 but saw 6"), std::string::npos)
-      << results[1].message;
+  ASSERT_EQ(results.size(), 3u);
+  for (int i : {0, 1}) {
+    const std::string family = i == 0 ? "ipv4" : "ipv6";
+    EXPECT_EQ(results[i].scenario.name, "echo-" + family);
+    EXPECT_EQ(results[i].verdict, SuiteVerdict::kPass) << results[i].message << "\n" << results[i].output;
+    EXPECT_TRUE(fs::exists(o.out_dir / ("echo-" + family) / "capture.pcap"));
+    EXPECT_EQ(read_json(o.out_dir / ("echo-" + family) / "report.json")["scenario"]["name"], "echo-" + family);
+  }
+  EXPECT_EQ(results[2].scenario.name, "more/wrong");
+  EXPECT_EQ(results[2].verdict, SuiteVerdict::kFail) << results[2].output;
+  EXPECT_NE(results[2].message.find("wrong.yaml:14: expect.client_received: expected 7 but saw 6"), std::string::npos)
+      << results[2].message;
   EXPECT_TRUE(fs::exists(o.out_dir / "more" / "wrong" / "report.json"));
   EXPECT_EQ(suite_exit_code(results), 1);
   fs::remove_all(root);
@@ -64,8 +68,8 @@ TEST(PlotOnTheRealKernel, SilentPeerRunBecomesAnSvgWithRetransmissionsAndTheFaul
   TAPFAULT_REQUIRE_NETNS();
   fs::path out = fresh_out_dir("plot-silent");
   auto cli = run_repeating_late_timers(
-      std::string(TAPFAULT_BINARY) + " run " + scenario_path("silent-peer-ipv4.yaml").string() + " --out " +
-          out.string() + " -q",
+      std::string(TAPFAULT_BINARY) + " run " + scenario_path("lost-peer/silent-peer.yaml").string() +
+          " --family ipv4 --out " + out.string() + " -q",
       {out}, "silent-peer-ipv4");
   ASSERT_EQ(cli.exit_code, 0) << cli.output;
   PlotData d = load_plot_data(out);

@@ -9,7 +9,7 @@ namespace {
 
 TEST(LostPeerRealtime, DefaultsGiveUpAfterFifteenRetransmissionsWithEtimedout) {
   TAPFAULT_REQUIRE_NETNS();
-  auto run = run_scenario_file("lost-peer-realtime-ipv4");
+  auto run = run_scenario_file("lost-peer/lost-peer-realtime-ipv4");
   ASSERT_EQ(run.cli.exit_code, 0) << run.cli.output;
   auto kernel = *stack::IpAddress::parse("192.0.2.1");
   std::vector<double> sends;

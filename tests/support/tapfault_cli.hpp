@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +39,7 @@ namespace tapfault::testing {
     }                                                                                        \
   } while (0)
 
+// A file of the scenario library: "lost-peer/lost-peer.yaml" (captures/scenarios/<case>/).
 inline std::filesystem::path scenario_path(const std::string& name) {
   return std::filesystem::path(TAPFAULT_SOURCE_DIR) / "captures" / "scenarios" / name;
 }
@@ -144,12 +146,17 @@ inline ShellResult run_repeating_late_timers(const std::string& command,
   }
 }
 
-// `env` is put before the command (e.g. "SUDO_UID=65534"); `extra` after the scenario.
+// `name` is the scenario's path under captures/scenarios without ".yaml"
+// ("lost-peer/silent-peer"); `extra` goes after it (e.g. "--family ipv6" for a file that
+// lists both families, or "-- CMD"), and `env` before the command (e.g. "SUDO_UID=65534").
 // Repeated while only kernel timers failed (run_repeating_late_timers).
 inline RunOutput run_scenario_file(const std::string& name, const std::string& extra = "",
                                    const std::string& env = "") {
   RunOutput r;
-  auto out = fresh_out_dir(name);
+  std::string dir_name = name;
+  std::replace(dir_name.begin(), dir_name.end(), '/', '_');
+  if (auto family = extra.find("--family "); family != std::string::npos) dir_name += "-" + extra.substr(family + 9, 4);
+  auto out = fresh_out_dir(dir_name);
   r.cli = run_repeating_late_timers((env.empty() ? "" : "env " + env + " ") + std::string(TAPFAULT_BINARY) +
                                         " run " + scenario_path(name + ".yaml").string() + " --out " +
                                         out.string() + " " + extra,

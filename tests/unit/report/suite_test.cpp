@@ -55,10 +55,36 @@ TEST(SuiteDiscovery, FindsEveryYamlRecursivelySortedByRelativePath) {
   auto all = discover_scenarios(scenario_tree());
   EXPECT_EQ(names(all), (std::vector<std::string>{"alpha", "broken", "external", "faults/silent", "faults/slow", "zeta"}));
   EXPECT_EQ(all[3].scenario_name, "silent-peer");
-  EXPECT_EQ(all[3].tags, (std::vector<std::string>{"icmp", "silent"}));
+  EXPECT_EQ(all[3].tags, (std::vector<std::string>{"icmp", "silent", "ipv4"})) << "each run is tagged with its family";
   EXPECT_EQ(all[3].duration, std::chrono::seconds(2));
   EXPECT_TRUE(all[4].realtime());
   EXPECT_FALSE(all[2].has_client);
+}
+
+// A file that lists both families is two runs, each named after the file plus its family.
+TEST(SuiteDiscovery, AFileListingTwoFamiliesIsOneRunPerFamily) {
+  fs::path dir = scratch_dir() / "scenarios";
+  write(dir / "lost-peer" / "lost-peer.yaml",
+        "name: lost-peer\ntags: [rto]\nduration: {ipv4: 2s, ipv6: 3s}\nnetwork:\n  family: [ipv4, ipv6]\n"
+        "peer:\n  port: 8080\nclient: {}\n");
+  write(dir / "lost-peer" / "one.yaml", scenario_yaml("one-ipv4"));
+  write(dir / "lost-peer" / "twin.yaml", "network:\n  family: [ipv4, ipv6]\n  mtu: {ipv4: 1500}\npeer:\n  port: 80\n");
+  auto all = discover_scenarios(dir);
+  EXPECT_EQ(names(all), (std::vector<std::string>{"lost-peer/lost-peer-ipv4", "lost-peer/lost-peer-ipv6",
+                                                  "lost-peer/one", "lost-peer/twin"}));
+  EXPECT_EQ(all[0].family, "ipv4");
+  EXPECT_EQ(all[1].family, "ipv6");
+  EXPECT_EQ(all[2].family, "") << "a file of one family runs without --family";
+  EXPECT_EQ(all[0].scenario_name, "lost-peer-ipv4");
+  EXPECT_EQ(all[1].scenario_name, "lost-peer-ipv6");
+  EXPECT_EQ(all[0].duration, std::chrono::seconds(2));
+  EXPECT_EQ(all[1].duration, std::chrono::seconds(3));
+  EXPECT_EQ(all[1].tags, (std::vector<std::string>{"rto", "ipv6"}));
+  EXPECT_NE(all[3].parse_error.find("twin.yaml:3:8: network.mtu: no value for ipv6"), std::string::npos)
+      << "a file that fails for one family is one ERROR row: " << all[3].parse_error;
+  SuiteSelection v6;
+  v6.filters = {"tag:ipv6"};
+  EXPECT_EQ(names(select_scenarios(all, v6).scenarios), (std::vector<std::string>{"lost-peer/lost-peer-ipv6"}));
 }
 
 TEST(SuiteDiscovery, ParseErrorIsKeptWithItsMessage) {
@@ -132,6 +158,7 @@ fs::path fake_tapfault(const fs::path& dir) {
   write(script, R"SH(#!/bin/sh
 file=$2; out=$4
 case "$(basename "$file" .yaml)" in
+  family) [ "$6" = "--family" ] && echo "family $7"; exit 0 ;;
   pass) echo "ok"; exit 0 ;;
   fail) cat > "$out/report.json" <<'EOF'
 {"scenario": {"file": "s/fail.yaml"}, "checks": [
@@ -193,6 +220,20 @@ TEST(SuiteRun, ExitCodesBecomeVerdictsWithTheFirstMismatch) {
   EXPECT_TRUE(progress.str().empty()) << "no progress line unless asked for";
   EXPECT_EQ(suite_exit_code(results), 1);
   EXPECT_EQ(suite_exit_code({results[0]}), 0);
+}
+
+TEST(SuiteRun, AFamilyRunIsAskedForWithFamily) {
+  fs::path dir = scratch_dir();
+  SuiteOptions o;
+  o.out_dir = dir / "out";
+  o.tapfault_binary = fake_tapfault(dir);
+  SuiteScenario v6 = scenario("family");
+  v6.name = "family-ipv6";
+  v6.family = "ipv6";
+  std::ostringstream progress;
+  auto results = run_suite({v6}, o, progress);
+  EXPECT_EQ(results[0].output, "family ipv6\n");
+  EXPECT_EQ(results[0].out_dir, o.out_dir / "family-ipv6");
 }
 
 TEST(SuiteRun, RunsScenariosConcurrently) {

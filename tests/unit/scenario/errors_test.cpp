@@ -17,6 +17,7 @@ using ::testing::StartsWith;
 // Lines 1-4; cases append from line 5, and peer keys (indented) continue the peer mapping.
 const std::string kBase = "network:\n  family: ipv4\npeer:\n  port: 80\n";
 const std::string kBase6 = "network:\n  family: ipv6\npeer:\n  port: 80\n";
+const std::string kBoth = "network:\n  family: [ipv4, ipv6]\npeer:\n  port: 80\n";
 
 struct BrokenCase {
   std::string name;    // the test's name: what the scenario does wrong
@@ -68,6 +69,20 @@ const std::vector<BrokenCase> kBroken = {
     {"MissingNetwork", "peer:\n  port: 80\n", "t.yaml:1:1: network:", "missing required field"},
     {"UnknownFamily", "network:\n  family: ipx\npeer:\n  port: 80\n", "t.yaml:2:11: network.family:",
      "unknown family 'ipx'; allowed: ipv4, ipv6"},
+    {"EmptyFamilyList", "network:\n  family: []\npeer:\n  port: 80\n", "t.yaml:2:11: network.family:",
+     "network.family: an empty list; allowed: ipv4, ipv6 or [ipv4, ipv6]"},
+    {"FamilyListedTwice", "network:\n  family: [ipv4, ipv4]\npeer:\n  port: 80\n", "t.yaml:2:18: network.family[1]:",
+     "network.family[1]: ipv4 is listed twice"},
+    {"UnknownFamilyInTheList", "network:\n  family: [ipv4, ipx]\npeer:\n  port: 80\n", "t.yaml:2:18: network.family[1]:",
+     "network.family[1]: unknown family 'ipx'; allowed: ipv4, ipv6"},
+    {"FamilyWrittenPerFamily", "network:\n  family: {ipv4: ipv4}\npeer:\n  port: 80\n", "t.yaml:2:11: network.family:",
+     "network.family: must be ipv4, ipv6 or a list of them, got a mapping"},
+    {"PerFamilyValueWithoutTheSecondFamily", kBoth + "duration: {ipv4: 5s}\n", "t.yaml:5:11: duration:",
+     "duration: no value for ipv6; a value written per family names each family of network.family (ipv4, ipv6)"},
+    {"PerFamilyValueNamesAFamilyNotListed", kBase + "duration: {ipv4: 5s, ipv6: 6s}\n", "t.yaml:5:22: duration.ipv6:",
+     "duration.ipv6: network.family does not list ipv6 (it lists ipv4)"},
+    {"PerFamilyValueNamesAFamilyTwice", kBoth + "duration: {ipv4: 5s, ipv4: 6s, ipv6: 1s}\n",
+     "t.yaml:5:22: duration.ipv4:", "duration.ipv4: duplicate key"},
     {"BadIpAddress", "network:\n  family: ipv4\n  peer_address: 192.0.2.300\npeer:\n  port: 80\n",
      "t.yaml:3:17: network.peer_address:", "not an IP address: '192.0.2.300'"},
     {"Ipv4AddressInIpv6Run", "network:\n  family: ipv6\n  peer_address: 192.0.2.2\npeer:\n  port: 80\n",
@@ -222,6 +237,35 @@ TEST_P(BrokenScenario, FailsAtTheCulpritWithWhatIsAllowed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenario, BrokenScenario, ::testing::ValuesIn(kBroken),
+                         [](const ::testing::TestParamInfo<BrokenCase>& info) { return describe(info.param); });
+
+// Parsed for ipv6 (`tapfault run --family ipv6`, or the second run of [ipv4, ipv6]): the
+// value that fails is that family's.
+const std::vector<BrokenCase> kBrokenForIpv6 = {
+    {"RunAsksForAFamilyTheScenarioDoesNotList", kBase, "t.yaml:2:11: network.family:",
+     "network.family: the run asks for ipv6, which this scenario does not list"},
+    {"PerFamilyValueIsCheckedAsTheFieldItStandsFor", kBoth + "duration: {ipv4: 5s, ipv6: 10}\n",
+     "t.yaml:5:28: duration:", "duration: duration needs a unit: s, ms, us, min"},
+    {"PerFamilyIcmpTypeOfTheOtherFamily",
+     kBoth + "  faults:\n    - icmp: {type: {ipv4: frag-needed, ipv6: frag-needed}, mtu: 1280}\n",
+     "t.yaml:6:46: peer.faults[0].icmp.type:",
+     "peer.faults[0].icmp.type: frag-needed is ICMPv4 but the run is ipv6; use packet-too-big"},
+};
+
+class BrokenScenarioForIpv6 : public ::testing::TestWithParam<BrokenCase> {};
+
+TEST_P(BrokenScenarioForIpv6, FailsAtTheCulpritOfThatFamily) {
+  const BrokenCase& c = GetParam();
+  try {
+    parse_scenario(c.yaml, "t.yaml", stack::Family::kIpv6);
+    FAIL() << "parsed without error:\n" << c.yaml;
+  } catch (const ScenarioError& e) {
+    EXPECT_THAT(e.what(), StartsWith(c.prefix));
+    EXPECT_THAT(e.what(), HasSubstr(c.phrase));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenario, BrokenScenarioForIpv6, ::testing::ValuesIn(kBrokenForIpv6),
                          [](const ::testing::TestParamInfo<BrokenCase>& info) { return describe(info.param); });
 
 TEST(ScenarioError, CarriesItsPartsAndFormatsThemAsFileLineColumnField) {

@@ -415,7 +415,7 @@ TEST(ScenarioDefaults, MinimalIpv4ScenarioGetsDocumentedDefaults) {
   const Scenario s = parse_scenario("network: {family: ipv4}\npeer: {port: 80}\n", "some/dir/echo-test.yaml");
   EXPECT_EQ(s.name, "echo-test");
   EXPECT_EQ(s.description, "");
-  EXPECT_TRUE(s.tags.empty());
+  EXPECT_THAT(s.tags, ElementsAre("ipv4")) << "each run is tagged with its family";
   EXPECT_FALSE(s.realtime());
   EXPECT_EQ(s.seed, 1u);
   EXPECT_EQ(s.duration, 30s);
@@ -558,6 +558,104 @@ TEST(ScenarioFiles, EveryExampleUnderGoodParses) {
     ++parsed;
   }
   EXPECT_GE(parsed, 3);
+}
+
+// network.family as a list: one Scenario per family, each named after the case and its family.
+TEST(ScenarioFamilies, AListRunsTheFirstFamilyUnlessAnotherIsAsked) {
+  const std::string yaml = "name: lost\nnetwork:\n  family: [ipv4, ipv6]\npeer: {port: 80}\n";
+  const Scenario v4 = parse_scenario(yaml, "lost.yaml");
+  EXPECT_THAT(v4.families, ElementsAre(stack::Family::kIpv4, stack::Family::kIpv6));
+  EXPECT_EQ(v4.network.family, stack::Family::kIpv4);
+  EXPECT_EQ(v4.case_name, "lost");
+  EXPECT_EQ(v4.name, "lost-ipv4");
+  EXPECT_EQ(v4.network.peer_address, ip("192.0.2.2"));
+  const Scenario v6 = parse_scenario(yaml, "lost.yaml", stack::Family::kIpv6);
+  EXPECT_EQ(v6.network.family, stack::Family::kIpv6);
+  EXPECT_EQ(v6.name, "lost-ipv6");
+  EXPECT_EQ(v6.network.peer_address, ip("2001:db8::2"));
+  EXPECT_EQ(v6.network.gateway, ip("2001:db8:a::2"));
+}
+
+TEST(ScenarioFamilies, ASingleFamilyKeepsItsNameAsWritten) {
+  const Scenario s = parse_scenario("name: echo-ipv6\nnetwork: {family: ipv6}\npeer: {port: 80}\n", "e.yaml");
+  EXPECT_THAT(s.families, ElementsAre(stack::Family::kIpv6));
+  EXPECT_EQ(s.name, "echo-ipv6");
+  EXPECT_EQ(s.case_name, "echo-ipv6");
+  const Scenario listed = parse_scenario("network: {family: [ipv6]}\npeer: {port: 80}\n", "dir/echo.yaml");
+  EXPECT_EQ(listed.name, "echo") << "a list of one is one family: the default name is the file's stem";
+}
+
+TEST(ScenarioFamilies, EachRunIsTaggedWithItsFamily) {
+  const std::string yaml = "tags: [rto]\nnetwork: {family: [ipv4, ipv6]}\npeer: {port: 80}\n";
+  EXPECT_THAT(parse_scenario(yaml, "t.yaml").tags, ElementsAre("rto", "ipv4"));
+  EXPECT_THAT(parse_scenario(yaml, "t.yaml", stack::Family::kIpv6).tags, ElementsAre("rto", "ipv6"));
+  EXPECT_THAT(parse_scenario("tags: [ipv4, x]\nnetwork: {family: ipv4}\npeer: {port: 80}\n", "t.yaml").tags,
+              ElementsAre("ipv4", "x"));
+}
+
+// `{ipv4: X, ipv6: Y}` stands for X in the ipv4 run and Y in the ipv6 run, in any field:
+// scalars (the ICMP type, the MTU, errno names, addresses) and whole mappings alike.
+TEST(ScenarioFamilies, PerFamilyValuesTakeTheRunsFamily) {
+  const std::string yaml =
+      "network:\n"
+      "  family: [ipv4, ipv6]\n"
+      "  router_address: {ipv4: 198.51.100.1, ipv6: \"2001:db8:a::2\"}\n"
+      "peer:\n"
+      "  port: 80\n"
+      "  faults:\n"
+      "    - on_segment: 1\n"
+      "      icmp: {type: {ipv4: frag-needed, ipv6: packet-too-big}, mtu: {ipv4: 1000, ipv6: 1280}, from: router}\n"
+      "expect:\n"
+      "  error: {ipv4: EHOSTUNREACH, ipv6: ENETUNREACH}\n"
+      "  tcp_info: {ipv4: {pmtu: 1000}, ipv6: {pmtu: 1280, snd_mss: 1208}}\n";
+  const Scenario v4 = parse_scenario(yaml, "t.yaml");
+  const Scenario v6 = parse_scenario(yaml, "t.yaml", stack::Family::kIpv6);
+  EXPECT_EQ(v4.network.router_address, ip("198.51.100.1"));
+  EXPECT_EQ(v6.network.router_address, ip("2001:db8:a::2"));
+  ASSERT_EQ(v4.peer.faults.faults.size(), 1u);
+  ASSERT_EQ(v6.peer.faults.faults.size(), 1u);
+  ASSERT_EQ(v4.peer.faults.faults[0].action, stack::ActionKind::kIcmp);
+  const stack::IcmpAction* icmp4 = &v4.peer.faults.faults[0].icmp;
+  const stack::IcmpAction* icmp6 = &v6.peer.faults.faults[0].icmp;
+  EXPECT_EQ(icmp4->kind, stack::IcmpKind::kFragNeeded);
+  EXPECT_EQ(icmp4->mtu, 1000u);
+  EXPECT_EQ(icmp6->kind, stack::IcmpKind::kPacketTooBig);
+  EXPECT_EQ(icmp6->mtu, 1280u);
+  EXPECT_EQ(v4.expect.error->value, EHOSTUNREACH);
+  EXPECT_EQ(v6.expect.error->value, ENETUNREACH);
+  EXPECT_EQ(v4.expect.error->line, 10);
+  ASSERT_EQ(v4.expect.tcp_info.size(), 1u);
+  ASSERT_EQ(v6.expect.tcp_info.size(), 2u);
+  EXPECT_EQ(v6.expect.tcp_info[1].field, "snd_mss");
+  EXPECT_EQ(v6.expect.tcp_info[1].value, 1208);
+}
+
+TEST(ScenarioFamilies, TheFileParsesOnceForEachListedFamilyInOrder) {
+  ScratchDir dir;
+  const auto file = dir.write("both.yaml", "network: {family: [ipv6, ipv4]}\npeer: {port: 80}\n");
+  const std::vector<Scenario> runs = parse_scenario_families(file);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].name, "both-ipv6");
+  EXPECT_EQ(runs[1].name, "both-ipv4");
+  EXPECT_EQ(runs[1].network.family, stack::Family::kIpv4);
+}
+
+// The library holds one file per case: an ipv4/ipv6 pair is one file listing both families.
+TEST(ScenarioFiles, EveryLibraryScenarioParsesForEachFamilyAndHasNoTwinOfTheOtherFamily) {
+  const std::filesystem::path dir = std::filesystem::path(TAPFAULT_SOURCE_DIR) / "captures/scenarios";
+  int parsed = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(entry.path().string());
+    EXPECT_NO_THROW(parse_scenario_families(entry.path()));
+    std::string stem = entry.path().stem().string();
+    if (stem.size() > 5 && stem.substr(stem.size() - 5) == "-ipv4") {
+      EXPECT_FALSE(std::filesystem::exists(entry.path().parent_path() / (stem.substr(0, stem.size() - 5) + "-ipv6.yaml")))
+          << "list both families in one file: network.family: [ipv4, ipv6]";
+    }
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 20);
 }
 
 TEST(PeerAckPolicy, DelayedIsLinuxsDelackMinAndEachIsTheDefault) {

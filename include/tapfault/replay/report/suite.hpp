@@ -16,11 +16,15 @@
 
 namespace tapfault::replay {
 
-// One *.yaml file found under the suite's folder, parsed (or not) before anything runs.
+// One run of the suite: a *.yaml file found under the suite's folder and, when its
+// network.family lists several, one of them; parsed (or not) before anything runs.
 struct SuiteScenario {
   std::filesystem::path file;  // as found: DIR/sub/x.yaml
-  std::string name;            // path relative to DIR without ".yaml": "sub/x"; also the output folder
-  std::string scenario_name;   // the scenario's `name:`; empty when it did not parse
+  // Path relative to DIR without ".yaml" ("sub/x"), plus "-" and the family when the file
+  // lists several ("sub/x-ipv6"); also the output folder.
+  std::string name;
+  std::string family;          // passed as `tapfault run --family`; empty when the file lists one
+  std::string scenario_name;   // the run's name (Scenario::name); empty when it did not parse
   std::vector<std::string> tags;
   std::chrono::nanoseconds duration{};  // the scenario's hard limit
   bool has_client = true;  // false: no `client:`, the run needs an external command (`-- CMD`)
@@ -29,7 +33,8 @@ struct SuiteScenario {
   bool realtime() const;
 };
 
-// Every *.yaml under `dir`, recursively, sorted by path; each parsed. Throws
+// Every *.yaml under `dir`, recursively, sorted by path; each parsed, one entry per family
+// it lists (in its order), one entry (an ERROR row) when it does not parse. Throws
 // std::runtime_error when `dir` is not a readable folder.
 std::vector<SuiteScenario> discover_scenarios(const std::filesystem::path& dir);
 

@@ -77,6 +77,10 @@ const char* to_string(SocketState s);  // as ss prints it: "ESTAB", "SYN-SENT", 
 // any case, '-' or '_'; "CLOSED" for CLOSE.
 std::optional<SocketState> socket_state_from_string(std::string_view s);
 
+// "ipv4", "ipv6": as scenarios, `tapfault run --family` and run names spell them.
+const char* family_name(stack::Family f);
+std::optional<stack::Family> family_from_name(std::string_view name);
+
 // An address with a prefix length: `192.0.2.1/24`.
 struct IpPrefix {
   stack::IpAddress address;
@@ -89,7 +93,7 @@ struct IpPrefix {
 
 // `network:` the TAP link between the kernel and the peer.
 struct NetworkSpec {
-  stack::Family family = stack::Family::kIpv4;
+  stack::Family family = stack::Family::kIpv4;  // of this run: one of Scenario::families
   std::uint32_t mtu = 1500;
   IpPrefix kernel_address;          // on the TAP device
   stack::IpAddress peer_address;    // where the client connects
@@ -263,7 +267,12 @@ struct Expectations {
 };
 
 struct Scenario {
-  std::string name;  // default: the file's stem
+  // The run's name: names its output folder, its report and its golden files. The case
+  // (case_name) plus "-" and the family when network.family lists several ("lost-peer-ipv4"),
+  // else the case alone.
+  std::string name;
+  std::string case_name;  // `name:` as written; default: the file's stem
+  std::vector<stack::Family> families;  // network.family in file order; network.family is one of them
   std::string description;
   std::vector<std::string> tags;
   std::uint64_t seed = 1;  // the peer's ISN and timestamp offset
@@ -282,9 +291,15 @@ struct Scenario {
   bool realtime() const { return has_tag("realtime"); }
 };
 
-// Both throw ScenarioError. Relative file references (response_file, send file) resolve
-// against the directory of `path` / `file_name`.
-Scenario parse_scenario_file(const std::filesystem::path& path);
-Scenario parse_scenario(std::string_view yaml_text, std::string file_name);
+// All throw ScenarioError. Relative file references (response_file, send file) resolve
+// against the directory of `path` / `file_name`. `family` chooses which of network.family's
+// families the Scenario is for (default: the first listed); one it does not list is an
+// error at network.family.
+Scenario parse_scenario_file(const std::filesystem::path& path, std::optional<stack::Family> family = {});
+Scenario parse_scenario(std::string_view yaml_text, std::string file_name,
+                        std::optional<stack::Family> family = {});
+// One Scenario per family of network.family, in that order: every family's values are
+// checked before anything runs.
+std::vector<Scenario> parse_scenario_families(const std::filesystem::path& path);
 
 }  // namespace tapfault::replay
