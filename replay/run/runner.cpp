@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -74,6 +75,7 @@ class Run {
   Duration since_origin() const { return SteadyClock::now() - origin_; }
   void finish();
   std::optional<SocketSample> final_socket();
+  bool is_client_socket(const SocketSample& smp) const;
   void check_model();
   ModelRunInputs model_inputs() const;
 
@@ -338,8 +340,12 @@ void Run::sample(const char* why) {
   Duration t = since_origin();
   take_peer_events();
   for (const SocketSample& smp : sampler_->sample()) {
-    if (client_ && smp.local_port == s_.client->local_port) {
+    if (is_client_socket(smp)) {
       last_client_sample_ = smp;
+      if (s_.expect.socket_at && t <= s_.expect.socket_at->value) {
+        facts_.socket_at = smp;
+        facts_.socket_at_t = t;
+      }
       // The RTO and RTT the kernel had when the first loss happened: the model's inputs.
       const TcpInfo& i = smp.info;
       if (smp.has_info && i.tcpi_rtt > 0 && i.tcpi_total_retrans == 0 && i.tcpi_backoff == 0 &&
@@ -437,11 +443,21 @@ void Run::on_recorded(const tap::RecordedFrame& f) {
   }
 }
 
+// The built-in client's socket is the one on its local port; an external client's, the
+// first one connected to one of the peer's ports (the namespace holds nothing else).
+bool Run::is_client_socket(const SocketSample& smp) const {
+  if (client_) return smp.local_port == s_.client->local_port;
+  if (!external_ || smp.state == "LISTEN") return false;
+  if (last_client_sample_ && last_client_sample_->local_port != smp.local_port) return false;
+  return std::find(s_.peer.ports.begin(), s_.peer.ports.end(), smp.remote_port) != s_.peer.ports.end();
+}
+
 std::optional<SocketSample> Run::final_socket() {
   // The socket as the sampler saw it last while it still existed; if it is gone from
-  // sock_diag (CLOSE), TCP_INFO straight from the descriptor.
+  // sock_diag (CLOSE), TCP_INFO straight from the descriptor. finish() calls this before
+  // it stops an external client, whose socket would close with it.
   for (const SocketSample& smp : sampler_->sample())
-    if (client_ && smp.local_port == s_.client->local_port) return smp;
+    if (is_client_socket(smp)) return smp;
   if (client_ && client_->fd() >= 0) return sample_from_fd(client_->fd(), s_);
   return last_client_sample_;
 }
@@ -503,11 +519,13 @@ ModelRunInputs Run::model_inputs() const {
     in.rtt = std::chrono::microseconds(i.tcpi_rtt);
     in.rttvar = std::chrono::microseconds(i.tcpi_rttvar);
   }
-  in.final_errno = facts_.outcome.final_error;
+  // What an external client's calls returned is its own: the model gives up unchecked.
+  if (s_.client) in.final_errno = facts_.outcome.final_error;
   if (facts_.outcome.final_error_at)
     in.final_error_time = std::chrono::nanoseconds(std::stoll(origin_realtime_ns_)) + *facts_.outcome.final_error_at;
   in.kernel_rst = !facts_.kernel_rsts.empty();
   if (s_.client) in.client_port = s_.client->local_port;
+  else if (last_client_sample_) in.client_port = last_client_sample_->local_port;
   in.tolerance = m.tolerance;
   if (m.events) in.expected_events = static_cast<int>(*m.events);
   return in;

@@ -83,6 +83,9 @@ struct RunFacts {
   ClientOutcome outcome;
   std::optional<ExternalResult> external;
   std::optional<SocketSample> final_socket;
+  // expect.at: the client socket's last sample at or before that time, and when it was taken.
+  std::optional<SocketSample> socket_at;
+  Duration socket_at_t{};
   stack::HostStats peer_stats;
   std::vector<stack::ConnectionSummary> connections;
   std::string origin_realtime_ns;
