@@ -209,8 +209,10 @@ std::string Run::progress_line() const {
   if (model_progress_) {
     if (facts_.before_loss) {
       const TcpInfo& i = facts_.before_loss->info;
-      model_progress_->set_rtt({std::chrono::microseconds(i.tcpi_rtt), std::chrono::microseconds(i.tcpi_rttvar),
-                                std::chrono::microseconds(i.tcpi_rto)});
+      model_progress_->set_rtt({.srtt = std::chrono::microseconds(i.tcpi_rtt),
+                                .rttvar = std::chrono::microseconds(i.tcpi_rttvar),
+                                .rto = std::chrono::microseconds(i.tcpi_rto),
+                                .source = "the socket's last sample before the first loss"});
     }
     std::string m = model_progress_->status(std::chrono::nanoseconds(std::stoll(realtime_now_ns())));
     if (!m.empty()) line += ", " + m;
@@ -349,8 +351,14 @@ void Run::sample(const char* why) {
       // The RTO and RTT the kernel had when the first loss happened: the model's inputs.
       const TcpInfo& i = smp.info;
       if (smp.has_info && i.tcpi_rtt > 0 && i.tcpi_total_retrans == 0 && i.tcpi_backoff == 0 &&
-          i.tcpi_probes == 0 && smp.timer != "persist")
+          i.tcpi_probes == 0 && smp.timer != "persist") {
         facts_.before_loss = smp;
+        facts_.before_loss_t = t;
+      }
+      if (smp.has_info && smp.timer == "persist" && !facts_.persist_armed) {
+        facts_.persist_armed = smp;
+        facts_.persist_armed_t = t;
+      }
     }
     nlohmann::json j = to_json(smp);
     j["why"] = why;
@@ -513,11 +521,20 @@ ModelRunInputs Run::model_inputs() const {
   if (s_.client)
     for (const SocketOption& o : s_.client->socket_options)
       if (const int* v = std::get_if<int>(&o.value)) in.socket_options[o.name] = *v;
-  if (facts_.before_loss) {
-    const TcpInfo& i = facts_.before_loss->info;
+  // The socket's RTT state when the model's timer was armed, as the timeline has it.
+  const bool persist = m.kind == ModelExpectation::Kind::kPersist && facts_.persist_armed;
+  const std::optional<SocketSample>& armed = persist ? facts_.persist_armed : facts_.before_loss;
+  if (armed) {
+    const TcpInfo& i = armed->info;
     in.rto = std::chrono::microseconds(i.tcpi_rto);
     in.rtt = std::chrono::microseconds(i.tcpi_rtt);
     in.rttvar = std::chrono::microseconds(i.tcpi_rttvar);
+    char t[32];
+    std::snprintf(t, sizeof t, "%.3f", std::chrono::duration<double>(persist ? facts_.persist_armed_t
+                                                                               : facts_.before_loss_t).count());
+    in.rtt_source = std::string(persist ? "the socket's first sample with the persist timer armed"
+                                        : "the socket's last sample before the first loss") +
+                    " (timeline.jsonl t = " + t + " s)";
   }
   // What an external client's calls returned is its own: the model gives up unchecked.
   if (s_.client) in.final_errno = facts_.outcome.final_error;

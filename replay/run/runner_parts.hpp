@@ -93,6 +93,12 @@ struct RunFacts {
   bool duration_reached = false;
   int interrupted_by = 0;  // SIGINT or SIGTERM when the run was interrupted
   std::optional<SocketSample> before_loss;  // the client socket's last sample with no loss yet
+  Duration before_loss_t{};
+  // The client socket's first sample with the persist timer armed: its tcpi_rto is the
+  // probes' base (tcp_probe0_base()), set by the ACK that closed the window, which the
+  // last sample before it has not seen.
+  std::optional<SocketSample> persist_armed;
+  Duration persist_armed_t{};
   std::optional<DiffResult> model_diff;     // expect.model: the capture against the model
   std::string model_error;                  // why the model check could not run
   Duration duration{};
