@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "runner_parts.hpp"
@@ -169,6 +170,20 @@ std::optional<SocketSample> sample_from_fd(int fd, const Scenario& s) {
   return smp;
 }
 
+CpuTicks read_cpu_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  CpuTicks t;
+  for (int i = 0; i < 8 && in; ++i) {  // user nice system idle iowait irq softirq steal
+    double v = 0;
+    in >> v;
+    t.total += v;
+    if (i == 7) t.steal = v;
+  }
+  return t;
+}
+
 RunResult evaluate(const Scenario& s, const RunFacts& f) {
   Checker c;
   check(s, f, c);
@@ -240,6 +255,11 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
                   {"tap_queue_drops", f.tap_queue_drops},
                   {"peer_event_drops", f.peer_event_drops}};
   if (std::string w = capture_warning(f); !w.empty()) j["capture"]["warning"] = w;
+  // What the machine did meanwhile: CPU time the hypervisor stole delays every timer of
+  // the kernel's, so a late timer counts as the machine's only when steal was measured.
+  j["machine"] = {{"steal_percent", f.cpu.total > 0 ? 100.0 * f.cpu.steal / f.cpu.total : 0.0},
+                  {"cpu_ticks", f.cpu.total},
+                  {"source", "/proc/stat cpu line, all CPUs, over the run"}};
   j["sysctls"] = f.sysctls;
   j["notes"] = f.notes;
   return r;

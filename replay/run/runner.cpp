@@ -102,6 +102,7 @@ class Run {
   SteadyClock::time_point origin_;
   SteadyClock::time_point last_frame_;
   std::string origin_realtime_ns_;
+  CpuTicks cpu_at_start_;
   RunFacts facts_;
   std::optional<SocketSample> last_client_sample_;
   bool frame_sample_pending_ = false;
@@ -137,6 +138,7 @@ void Run::setup() {
 void Run::start() {
   origin_ = SteadyClock::now();
   origin_realtime_ns_ = realtime_now_ns();
+  cpu_at_start_ = read_cpu_ticks();
   last_frame_ = origin_;
   host_ = std::make_unique<stack::Host>(host_config(s_, tap::Driver::now()), s_.peer.faults);
   frame_sample_timer_ = std::make_unique<asio::steady_timer>(io_);
@@ -501,6 +503,8 @@ void Run::finish() {
   facts_.connections = host_->connections();
   facts_.origin_realtime_ns = origin_realtime_ns_;
   facts_.duration = since_origin();
+  const CpuTicks now = read_cpu_ticks();
+  facts_.cpu = {now.steal - cpu_at_start_.steal, now.total - cpu_at_start_.total};
 }
 
 // expect.model: the run's capture against the kernel's timer model, with the parameters

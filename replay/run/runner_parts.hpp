@@ -67,6 +67,14 @@ class ExternalClient {
   ExternalResult result_;
 };
 
+// The machine's CPU time from /proc/stat's "cpu" line, in USER_HZ ticks over all CPUs:
+// what the hypervisor stole (steal) out of everything counted (user .. steal).
+struct CpuTicks {
+  double steal = 0;
+  double total = 0;
+};
+CpuTicks read_cpu_ticks();
+
 struct RunFacts {
   std::map<std::string, std::string> sysctls;  // as written in the run's namespace
   std::vector<std::string> notes;
@@ -102,6 +110,7 @@ struct RunFacts {
   std::optional<DiffResult> model_diff;     // expect.model: the capture against the model
   std::string model_error;                  // why the model check could not run
   Duration duration{};
+  CpuTicks cpu;  // used during the run (the difference of two readings)
 };
 
 nlohmann::json client_event_json(const ClientEvent& e);
