@@ -14,7 +14,7 @@ pkgs=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   # clang and its runtimes: the libFuzzer targets (scripts/fuzz.sh) and their sanitizers.
-  pkgs+=(tshark tcpdump socat curl clang-14 libclang-rt-14-dev)
+  pkgs+=(tshark tcpdump socat netcat-openbsd curl clang-14 libclang-rt-14-dev)
   # tapfault plot's tests: the SVG rendered in headless Chromium, and checked by xmllint.
   pkgs+=(chromium libxml2-utils)
 fi

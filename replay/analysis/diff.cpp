@@ -338,6 +338,49 @@ std::string row_message(const DiffResult& r, const DiffRow& row) {
   }
 }
 
+// Late events whose lateness grows from one to the next (each window is anchored on the
+// event before it, so a timer base that is longer than the model's shows as every interval
+// too long by the base's error times the backoff): at least two late events of one kind,
+// each later than the one before, every interval since the first of them longer than the
+// model's. A timer the machine delayed is late by a random amount, not a growing one.
+std::string growing_lateness(const DiffResult& r, std::optional<std::chrono::microseconds> model_rto) {
+  std::vector<const DiffRow*> late;
+  std::vector<double> ratios;
+  const DiffRow* previous = nullptr;
+  for (const DiffRow& row : r.rows) {
+    if (!row.expected || !row.observed || !row.nominal) continue;
+    if (previous && previous->kind == row.kind && row.verdict == Verdict::kLate) {
+      const double nominal_gap = std::chrono::duration<double>(*row.nominal - *previous->nominal).count();
+      const double seen_gap = std::chrono::duration<double>(*row.observed - *previous->observed).count();
+      if (nominal_gap <= 0 || seen_gap <= nominal_gap) return {};
+      if (!late.empty() && row.deviation <= late.back()->deviation) return {};
+      ratios.push_back(seen_gap / nominal_gap);
+      late.push_back(&row);
+    } else if (!late.empty()) {
+      break;  // the late run ended
+    }
+    previous = &row;
+  }
+  if (late.size() < 2) return {};
+  std::sort(ratios.begin(), ratios.end());
+  const double ratio = ratios[ratios.size() / 2];
+  char buf[256];
+  std::string devs;
+  for (const DiffRow* row : late) {
+    std::snprintf(buf, sizeof buf, "%s%.1f", devs.empty() ? "" : ", ", std::chrono::duration<double, std::milli>(row->deviation).count());
+    devs += buf;
+  }
+  std::snprintf(buf, sizeof buf, "%s to %s came later and later (%s ms late): the intervals are %.1f%% longer than the model's",
+                late.front()->event.c_str(), late.back()->event.c_str(), devs.c_str(), (ratio - 1) * 100);
+  std::string out = buf;
+  if (model_rto) {
+    const double rto_ms = std::chrono::duration<double, std::milli>(*model_rto).count();
+    std::snprintf(buf, sizeof buf, ", as from an RTO of about %.0f ms instead of the model's %.0f ms", rto_ms * ratio, rto_ms);
+    out += buf;
+  }
+  return out + ": a wrong model input, not a late timer";
+}
+
 }  // namespace
 
 const char* to_string(Verdict v) {
@@ -461,6 +504,10 @@ DiffResult diff_capture(const Capture& capture, const DiffOptions& o) {
   if (r.ok && is_mismatch(r.give_up.verdict)) {
     r.ok = false;
     r.first_mismatch = give_up_message(r);
+  }
+  if (!r.ok) {
+    r.input_error = growing_lateness(r, o.model.rtt.rto);
+    if (!r.input_error.empty()) r.first_mismatch += "; " + r.input_error;
   }
   if (r.ok && o.expected_events && *o.expected_events != r.observed_events) {
     r.ok = false;

@@ -83,8 +83,9 @@ model::RttState rtt_state(Source& src, const Flow* flow, int hz, microseconds rt
     if (h.srtt) r.srtt = *h.srtt;
     if (h.rttvar) r.rttvar = std::max(4 * *h.rttvar, rto_min);  // tcpi_rttvar is mdev_us / 4
     if (h.rto) r.rto = model::usecs_to_jiffies(*h.rto, hz);
-    src.note(std::string("RTT from the given hints:") + (h.rto ? " rto " + ms_text(*h.rto) : "") +
-             (h.srtt ? " srtt " + ms_text(*h.srtt) : "") + (h.rttvar ? " tcpi_rttvar " + ms_text(*h.rttvar) : ""));
+    src.note("RTT from " + (h.source.empty() ? std::string("the given hints") : h.source) + ":" +
+             (h.rto ? " rto " + ms_text(*h.rto) : "") + (h.srtt ? " srtt " + ms_text(*h.srtt) : "") +
+             (h.rttvar ? " tcpi_rttvar " + ms_text(*h.rttvar) : ""));
     return r;
   }
   if (flow && flow->srtt_estimate) {

@@ -89,6 +89,7 @@ nlohmann::json DiffResult::to_json() const {
   j["model_notes"] = expectation.notes;
   j["ok"] = ok;
   j["first_mismatch"] = first_mismatch;
+  if (!input_error.empty()) j["input_error"] = input_error;
   return j;
 }
 
@@ -140,6 +141,7 @@ std::string DiffResult::to_table() const {
            " expected by the scenario\n";
   for (const std::string& note : notes) out += "  parameter: " + note + "\n";
   for (const std::string& note : expectation.notes) out += "  model: " + note + "\n";
+  if (!input_error.empty()) out += "  model input: " + input_error + "\n";
   out += ok ? "result: ok\n" : "result: MISMATCH " + first_mismatch + "\n";
   return out;
 }

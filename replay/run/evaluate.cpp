@@ -1,7 +1,9 @@
 // Expectations against what the run found out, and the report (report.json).
 #include <sys/socket.h>
 
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 
 #include "runner_parts.hpp"
@@ -30,10 +32,17 @@ std::uint64_t peer_bytes(const RunFacts& f) {
 }
 
 void check_socket(const Expectations& e, const RunFacts& f, Checker& c) {
-  const std::optional<SocketSample>& sock = f.final_socket;
+  // At the end, or as sampled last at or before expect.at.
+  const std::optional<SocketSample>& sock = e.socket_at ? f.socket_at : f.final_socket;
+  std::string none = "no socket";
+  if (e.socket_at) {
+    std::ostringstream o;
+    o << "no socket sampled at or before " << seconds(e.socket_at->value) << " s";
+    none = o.str();
+  }
   if (e.state) {
     // ss spells a closed socket UNCONN; compare through the scenario's state names.
-    std::string actual = "no socket";
+    std::string actual = none;
     if (sock) {
       auto st = socket_state_from_string(sock->state);
       actual = st ? to_string(*st) : sock->state;
@@ -41,12 +50,11 @@ void check_socket(const Expectations& e, const RunFacts& f, Checker& c) {
     c.add("expect.state", to_string(e.state->value), actual, e.state->line);
   }
   if (e.timer) {
-    c.add("expect.timer", to_string(e.timer->value), sock ? sock->timer : "no socket", e.timer->line);
+    c.add("expect.timer", to_string(e.timer->value), sock ? sock->timer : none, e.timer->line);
   }
   for (const TcpInfoExpectation& t : e.tcp_info) {
     std::optional<std::int64_t> v = sock ? tcp_info_field(*sock, t.field) : std::nullopt;
-    c.add("expect.tcp_info." + t.field, std::to_string(t.value), v ? std::to_string(*v) : "no socket",
-          t.line);
+    c.add("expect.tcp_info." + t.field, std::to_string(t.value), v ? std::to_string(*v) : none, t.line);
   }
 }
 
@@ -162,6 +170,20 @@ std::optional<SocketSample> sample_from_fd(int fd, const Scenario& s) {
   return smp;
 }
 
+CpuTicks read_cpu_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  CpuTicks t;
+  for (int i = 0; i < 8 && in; ++i) {  // user nice system idle iowait irq softirq steal
+    double v = 0;
+    in >> v;
+    t.total += v;
+    if (i == 7) t.steal = v;
+  }
+  return t;
+}
+
 RunResult evaluate(const Scenario& s, const RunFacts& f) {
   Checker c;
   check(s, f, c);
@@ -216,6 +238,11 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
     j["socket"] = to_json(*f.final_socket);
     j["socket"]["ss"] = ss_line(*f.final_socket);
   }
+  if (f.socket_at) {
+    j["socket_at"] = to_json(*f.socket_at);
+    j["socket_at"]["t"] = seconds(f.socket_at_t);
+    j["socket_at"]["ss"] = ss_line(*f.socket_at);
+  }
   if (f.model_diff) {
     j["model"] = f.model_diff->to_json();
     r.model_table = f.model_diff->to_table();
@@ -228,6 +255,11 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
                   {"tap_queue_drops", f.tap_queue_drops},
                   {"peer_event_drops", f.peer_event_drops}};
   if (std::string w = capture_warning(f); !w.empty()) j["capture"]["warning"] = w;
+  // What the machine did meanwhile: CPU time the hypervisor stole delays every timer of
+  // the kernel's, so a late timer counts as the machine's only when steal was measured.
+  j["machine"] = {{"steal_percent", f.cpu.total > 0 ? 100.0 * f.cpu.steal / f.cpu.total : 0.0},
+                  {"cpu_ticks", f.cpu.total},
+                  {"source", "/proc/stat cpu line, all CPUs, over the run"}};
   j["sysctls"] = f.sysctls;
   j["notes"] = f.notes;
   return r;
@@ -243,6 +275,11 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
     else o << ": expected " << k.expected << " but saw " << k.actual << "\n";
   }
   if (r.report.contains("socket")) o << "  socket: " << r.report["socket"]["ss"].get<std::string>() << "\n";
+  if (r.report.contains("socket_at")) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%.3f", r.report["socket_at"]["t"].get<double>());
+    o << "  socket at " << t << " s: " << r.report["socket_at"]["ss"].get<std::string>() << "\n";
+  }
   if (r.model_table) o << *r.model_table;
   o << "  capture: " << r.capture.string() << "\n";
   if (r.report.contains("capture") && r.report["capture"].contains("warning"))

@@ -30,6 +30,7 @@ DiffOptions diff_options(const ModelRunInputs& in) {
   o.model.rtt.rto = in.rto;
   o.model.rtt.srtt = in.rtt;
   o.model.rtt.rttvar = in.rttvar;
+  o.model.rtt.source = in.rtt_source;
   if (in.client_port) o.flow.port = *in.client_port;
   if (in.tolerance) o.tolerance = *in.tolerance;
   if (in.final_errno) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -74,6 +75,7 @@ class Run {
   Duration since_origin() const { return SteadyClock::now() - origin_; }
   void finish();
   std::optional<SocketSample> final_socket();
+  bool is_client_socket(const SocketSample& smp) const;
   void check_model();
   ModelRunInputs model_inputs() const;
 
@@ -100,6 +102,7 @@ class Run {
   SteadyClock::time_point origin_;
   SteadyClock::time_point last_frame_;
   std::string origin_realtime_ns_;
+  CpuTicks cpu_at_start_;
   RunFacts facts_;
   std::optional<SocketSample> last_client_sample_;
   bool frame_sample_pending_ = false;
@@ -135,6 +138,7 @@ void Run::setup() {
 void Run::start() {
   origin_ = SteadyClock::now();
   origin_realtime_ns_ = realtime_now_ns();
+  cpu_at_start_ = read_cpu_ticks();
   last_frame_ = origin_;
   host_ = std::make_unique<stack::Host>(host_config(s_, tap::Driver::now()), s_.peer.faults);
   frame_sample_timer_ = std::make_unique<asio::steady_timer>(io_);
@@ -207,8 +211,10 @@ std::string Run::progress_line() const {
   if (model_progress_) {
     if (facts_.before_loss) {
       const TcpInfo& i = facts_.before_loss->info;
-      model_progress_->set_rtt({std::chrono::microseconds(i.tcpi_rtt), std::chrono::microseconds(i.tcpi_rttvar),
-                                std::chrono::microseconds(i.tcpi_rto)});
+      model_progress_->set_rtt({.srtt = std::chrono::microseconds(i.tcpi_rtt),
+                                .rttvar = std::chrono::microseconds(i.tcpi_rttvar),
+                                .rto = std::chrono::microseconds(i.tcpi_rto),
+                                .source = "the socket's last sample before the first loss"});
     }
     std::string m = model_progress_->status(std::chrono::nanoseconds(std::stoll(realtime_now_ns())));
     if (!m.empty()) line += ", " + m;
@@ -338,13 +344,23 @@ void Run::sample(const char* why) {
   Duration t = since_origin();
   take_peer_events();
   for (const SocketSample& smp : sampler_->sample()) {
-    if (client_ && smp.local_port == s_.client->local_port) {
+    if (is_client_socket(smp)) {
       last_client_sample_ = smp;
+      if (s_.expect.socket_at && t <= s_.expect.socket_at->value) {
+        facts_.socket_at = smp;
+        facts_.socket_at_t = t;
+      }
       // The RTO and RTT the kernel had when the first loss happened: the model's inputs.
       const TcpInfo& i = smp.info;
       if (smp.has_info && i.tcpi_rtt > 0 && i.tcpi_total_retrans == 0 && i.tcpi_backoff == 0 &&
-          i.tcpi_probes == 0 && smp.timer != "persist")
+          i.tcpi_probes == 0 && smp.timer != "persist") {
         facts_.before_loss = smp;
+        facts_.before_loss_t = t;
+      }
+      if (smp.has_info && smp.timer == "persist" && !facts_.persist_armed) {
+        facts_.persist_armed = smp;
+        facts_.persist_armed_t = t;
+      }
     }
     nlohmann::json j = to_json(smp);
     j["why"] = why;
@@ -437,11 +453,21 @@ void Run::on_recorded(const tap::RecordedFrame& f) {
   }
 }
 
+// The built-in client's socket is the one on its local port; an external client's, the
+// first one connected to one of the peer's ports (the namespace holds nothing else).
+bool Run::is_client_socket(const SocketSample& smp) const {
+  if (client_) return smp.local_port == s_.client->local_port;
+  if (!external_ || smp.state == "LISTEN") return false;
+  if (last_client_sample_ && last_client_sample_->local_port != smp.local_port) return false;
+  return std::find(s_.peer.ports.begin(), s_.peer.ports.end(), smp.remote_port) != s_.peer.ports.end();
+}
+
 std::optional<SocketSample> Run::final_socket() {
   // The socket as the sampler saw it last while it still existed; if it is gone from
-  // sock_diag (CLOSE), TCP_INFO straight from the descriptor.
+  // sock_diag (CLOSE), TCP_INFO straight from the descriptor. finish() calls this before
+  // it stops an external client, whose socket would close with it.
   for (const SocketSample& smp : sampler_->sample())
-    if (client_ && smp.local_port == s_.client->local_port) return smp;
+    if (is_client_socket(smp)) return smp;
   if (client_ && client_->fd() >= 0) return sample_from_fd(client_->fd(), s_);
   return last_client_sample_;
 }
@@ -477,6 +503,8 @@ void Run::finish() {
   facts_.connections = host_->connections();
   facts_.origin_realtime_ns = origin_realtime_ns_;
   facts_.duration = since_origin();
+  const CpuTicks now = read_cpu_ticks();
+  facts_.cpu = {now.steal - cpu_at_start_.steal, now.total - cpu_at_start_.total};
 }
 
 // expect.model: the run's capture against the kernel's timer model, with the parameters
@@ -497,17 +525,28 @@ ModelRunInputs Run::model_inputs() const {
   if (s_.client)
     for (const SocketOption& o : s_.client->socket_options)
       if (const int* v = std::get_if<int>(&o.value)) in.socket_options[o.name] = *v;
-  if (facts_.before_loss) {
-    const TcpInfo& i = facts_.before_loss->info;
+  // The socket's RTT state when the model's timer was armed, as the timeline has it.
+  const bool persist = m.kind == ModelExpectation::Kind::kPersist && facts_.persist_armed;
+  const std::optional<SocketSample>& armed = persist ? facts_.persist_armed : facts_.before_loss;
+  if (armed) {
+    const TcpInfo& i = armed->info;
     in.rto = std::chrono::microseconds(i.tcpi_rto);
     in.rtt = std::chrono::microseconds(i.tcpi_rtt);
     in.rttvar = std::chrono::microseconds(i.tcpi_rttvar);
+    char t[32];
+    std::snprintf(t, sizeof t, "%.3f", std::chrono::duration<double>(persist ? facts_.persist_armed_t
+                                                                               : facts_.before_loss_t).count());
+    in.rtt_source = std::string(persist ? "the socket's first sample with the persist timer armed"
+                                        : "the socket's last sample before the first loss") +
+                    " (timeline.jsonl t = " + t + " s)";
   }
-  in.final_errno = facts_.outcome.final_error;
+  // What an external client's calls returned is its own: the model gives up unchecked.
+  if (s_.client) in.final_errno = facts_.outcome.final_error;
   if (facts_.outcome.final_error_at)
     in.final_error_time = std::chrono::nanoseconds(std::stoll(origin_realtime_ns_)) + *facts_.outcome.final_error_at;
   in.kernel_rst = !facts_.kernel_rsts.empty();
   if (s_.client) in.client_port = s_.client->local_port;
+  else if (last_client_sample_) in.client_port = last_client_sample_->local_port;
   in.tolerance = m.tolerance;
   if (m.events) in.expected_events = static_cast<int>(*m.events);
   return in;

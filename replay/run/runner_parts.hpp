@@ -67,6 +67,14 @@ class ExternalClient {
   ExternalResult result_;
 };
 
+// The machine's CPU time from /proc/stat's "cpu" line, in USER_HZ ticks over all CPUs:
+// what the hypervisor stole (steal) out of everything counted (user .. steal).
+struct CpuTicks {
+  double steal = 0;
+  double total = 0;
+};
+CpuTicks read_cpu_ticks();
+
 struct RunFacts {
   std::map<std::string, std::string> sysctls;  // as written in the run's namespace
   std::vector<std::string> notes;
@@ -83,6 +91,9 @@ struct RunFacts {
   ClientOutcome outcome;
   std::optional<ExternalResult> external;
   std::optional<SocketSample> final_socket;
+  // expect.at: the client socket's last sample at or before that time, and when it was taken.
+  std::optional<SocketSample> socket_at;
+  Duration socket_at_t{};
   stack::HostStats peer_stats;
   std::vector<stack::ConnectionSummary> connections;
   std::string origin_realtime_ns;
@@ -90,9 +101,16 @@ struct RunFacts {
   bool duration_reached = false;
   int interrupted_by = 0;  // SIGINT or SIGTERM when the run was interrupted
   std::optional<SocketSample> before_loss;  // the client socket's last sample with no loss yet
+  Duration before_loss_t{};
+  // The client socket's first sample with the persist timer armed: its tcpi_rto is the
+  // probes' base (tcp_probe0_base()), set by the ACK that closed the window, which the
+  // last sample before it has not seen.
+  std::optional<SocketSample> persist_armed;
+  Duration persist_armed_t{};
   std::optional<DiffResult> model_diff;     // expect.model: the capture against the model
   std::string model_error;                  // why the model check could not run
   Duration duration{};
+  CpuTicks cpu;  // used during the run (the difference of two readings)
 };
 
 nlohmann::json client_event_json(const ClientEvent& e);

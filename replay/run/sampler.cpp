@@ -292,8 +292,10 @@ std::string cformat(const char* fmt, Args... args) {
   return std::string(buf.data(), static_cast<std::size_t>(std::clamp(n, 0, 63)));
 }
 
-// ss.c::print_ms_timer: 768 -> "768ms", 1500 -> "1.500ms", 3000 -> "3sec", 125000 -> "2min5sec",
-// 0 -> "" (ss prints "timer:(keepalive,,0)" then).
+// ss.c::print_ms_timer: 768 -> "768ms", 1580 -> "1.580sec", 3000 -> "3sec", 12345 -> "12sec",
+// 125000 -> "2min5sec", 0 -> "" (ss prints "timer:(keepalive,,0)" then). Milliseconds past
+// whole seconds say "sec", as since iproute2's "ss: fix expired time format of timer"
+// (2024); older ss printed 1580 ms as "1.580ms".
 std::string ms_timer(std::int64_t timeout_ms) {
   const auto timeout = static_cast<std::uint64_t>(std::max<std::int64_t>(timeout_ms, 0));
   std::uint64_t secs = timeout / 1000;
@@ -310,7 +312,7 @@ std::string ms_timer(std::int64_t timeout_ms) {
     if (secs > 9) msecs = 0;
     out += std::to_string(secs) + (msecs != 0 ? "." : "sec");
   }
-  if (msecs != 0) out += cformat("%03llums", static_cast<unsigned long long>(msecs));
+  if (msecs != 0) out += cformat(secs != 0 ? "%03llusec" : "%03llums", static_cast<unsigned long long>(msecs));
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Scenario parser: `expect:` what the run is checked against at the end (bytes, errors,
-// socket state, tcp_info fields, the kernel timer) and the timing model for the diff.
+// socket state, tcp_info fields, the kernel timer; or the socket at `at:`) and the timing
+// model for the diff.
 #include <string>
 
 #include "yaml.hpp"
@@ -108,7 +109,7 @@ Expected<T> expected(const Field& f, T value) {
 
 Expectations parse_expect(const Field& f) {
   const Mapping m(f, {"client_received", "peer_received", "error", "error_before", "connect_error", "state",
-                      "tcp_info", "timer", "rst_from_kernel", "model"});
+                      "tcp_info", "timer", "rst_from_kernel", "model", "at"});
   Expectations e;
   e.line = f.line();
   if (auto x = m.get("client_received")) e.client_received = expected(*x, as_size(*x));
@@ -130,6 +131,16 @@ Expectations parse_expect(const Field& f) {
   if (auto x = m.get("timer")) e.timer = expected(*x, as_timer(*x));
   if (auto x = m.get("rst_from_kernel")) e.rst_from_kernel = expected(*x, as_bool(*x));
   if (auto x = m.get("model")) e.model = parse_model(*x);
+  if (auto x = m.get("at")) {
+    e.socket_at = expected(*x, as_duration(*x));
+    if (!e.state && !e.timer && e.tcp_info.empty()) {
+      m.key_field("at").fail("checks nothing: `at` names the time for state, timer and tcp_info; give one of them");
+    }
+    if (e.socket_at->value > x->ctx().duration) {
+      x->fail("checks nothing: " + format_duration(e.socket_at->value) + " is after the run ends (duration " +
+              format_duration(x->ctx().duration) + ")");
+    }
+  }
   return e;
 }
 

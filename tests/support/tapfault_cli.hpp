@@ -139,7 +139,11 @@ inline ShellResult run_repeating_late_timers(const std::string& command,
       if (auto l = late_timers_only(report)) late += "run " + std::to_string(i) + ": " + *l + "; ";
       else other_failure = true;
     }
-    if (late.empty() || other_failure || attempt == kLateTimerAttempts) return r;
+    if (late.empty() || other_failure || attempt == kLateTimerAttempts) {
+      // How many repeats it took, for the log (CI greps "repeats needed").
+      if (attempt > 1) std::cerr << what << ": " << attempt - 1 << " repeats needed\n";
+      return r;
+    }
     std::cerr << "attempt " << attempt << " of " << kLateTimerAttempts << ": kernel timers late (" << late
               << "steal " << static_cast<int>(steal.fraction() * 100) << "%), running " << what << " again\n";
     pause_before_repeat(attempt);

@@ -392,6 +392,53 @@ TEST(Diff, MeasuredZeroWindowTimelineMatches) {
   EXPECT_EQ(r.rows.size(), 4u);
 }
 
+// Zero-window probes whose base is 220 ms, diffed against a model given 204 ms: each
+// interval is 8% too long (more than the timer wheel's slack), so each probe is later than
+// the one before by a growing amount. That is the model's input, not a late
+// timer, and the diff says which RTO fits.
+Conversation probes_with_base(double base, std::vector<double> extra_delay = {0, 0, 0, 0}) {
+  Conversation c;
+  c.handshake(0);
+  c.kernel_data(1.0, 1, 100);
+  const double zw = 1.0001;
+  c.peer_ack(zw, 101, 0);
+  double t = zw;
+  for (int k = 0; k < 4; ++k) {
+    t += base * (1 << k) + extra_delay[static_cast<std::size_t>(k)];
+    c.kernel_ack(t, 100, 1);
+    c.peer_ack(t + 0.0001, 101, 0);
+  }
+  return c;
+}
+
+DiffOptions persist_options(std::chrono::microseconds rto) {
+  DiffOptions o;
+  o.model.kind = ModelKind::kPersist;
+  o.model.rtt.rto = rto;
+  o.capture_name = "capture.pcap";
+  return o;
+}
+
+TEST(Diff, ProbesLaterAndLaterAreReportedAsAWrongRto) {
+  DiffResult r = diff_of(probes_with_base(0.220), persist_options(204000us));
+  EXPECT_FALSE(r.ok) << r.to_table();
+  EXPECT_THAT(r.input_error, HasSubstr("came later and later"));
+  EXPECT_THAT(r.input_error, HasSubstr("as from an RTO of about 220 ms instead of the model's 204 ms"));
+  EXPECT_THAT(r.first_mismatch, HasSubstr("a wrong model input, not a late timer"));
+  EXPECT_TRUE(r.to_json().contains("input_error"));
+}
+
+TEST(Diff, OneLateProbeIsNotAWrongRto) {
+  // Probes as the timer wheel sends them for a 208 ms base (1 jiffy, then up to a level-1
+  // slot late), the third 30 ms later still (a softirq run late once): only it is late.
+  DiffResult r = diff_of(probes_with_base(0.208, {0.004, 0.008, 0.050, 0.030}), persist_options(208000us));
+  EXPECT_FALSE(r.ok) << r.to_table();
+  int late = 0;
+  for (const DiffRow& row : r.rows) late += row.verdict == Verdict::kLate;
+  EXPECT_EQ(late, 1) << r.to_table();
+  EXPECT_EQ(r.input_error, "") << r.to_table();
+}
+
 // Section 13 (e): SYN, tcp_syn_retries = 3: 1.025, 2.049, 3.073, 4.097, 5.121, 7.137,
 // 11.393; ETIMEDOUT 19.585.
 TEST(Diff, MeasuredSynTimelineMatches) {

@@ -13,6 +13,7 @@ nlohmann::json keepalive_report() {
   return nlohmann::json::parse(R"({
     "verdict": "fail",
     "capture": {"recorder_drops": 0, "tap_queue_drops": 0, "missing_kernel_timestamps": 0},
+    "machine": {"steal_percent": 12.5},
     "checks": [
       {"field": "expect.error", "ok": true},
       {"field": "expect.rst_from_kernel", "ok": true},
@@ -32,14 +33,30 @@ nlohmann::json keepalive_report() {
 TEST(LateTimersOnly, ALateKeepaliveProbeIsTheOnlyFailure) {
   auto why = late_timers_only(keepalive_report());
   ASSERT_TRUE(why.has_value());
-  EXPECT_EQ(*why, "keepalive#3 11.0 ms late");
+  EXPECT_EQ(*why, "keepalive#3 11.0 ms late (steal 12.5%)");
+}
+
+TEST(LateTimersOnly, LateTimersOnAQuietMachineAreAFailure) {
+  auto r = keepalive_report();
+  r["machine"]["steal_percent"] = 0.0;
+  EXPECT_FALSE(late_timers_only(r));
+  r["machine"]["steal_percent"] = kStealThresholdPercent;
+  EXPECT_TRUE(late_timers_only(r));
+  r.erase("machine");  // a report that measured nothing
+  EXPECT_FALSE(late_timers_only(r));
+}
+
+TEST(LateTimersOnly, EventsLaterAndLaterAreAModelInputError) {
+  auto r = keepalive_report();
+  r["model"]["input_error"] = "probe#2 to probe#4 came later and later (12.0, 28.0, 60.0 ms late)";
+  EXPECT_FALSE(late_timers_only(r));
 }
 
 TEST(LateTimersOnly, ALateGiveUpCountsToo) {
   auto r = keepalive_report();
   r["model"]["events"][2]["verdict"] = "ok";
   r["model"]["give_up"] = {{"verdict", "late"}, {"deviation_ms", 30.0}};
-  EXPECT_EQ(late_timers_only(r).value_or(""), "give-up 30.0 ms late");
+  EXPECT_EQ(late_timers_only(r).value_or(""), "give-up 30.0 ms late (steal 12.5%)");
 }
 
 TEST(LateTimersOnly, APassingRunIsNotRetried) {

@@ -405,7 +405,7 @@ TEST(SsLine, RetransmittingSocketShowsRetransLostAndSsthresh) {
   i.tcpi_bytes_retrans = 36;
   i.tcpi_rwnd_limited = 1'150'000;
   const std::string line = ss_line(s);
-  EXPECT_NE(line.find(" timer:(on,1.500ms,2) rto:1600 rtt:123.456/7 "), std::string::npos) << line;
+  EXPECT_NE(line.find(" timer:(on,1.500sec,2) rto:1600 rtt:123.456/7 "), std::string::npos) << line;
   EXPECT_NE(line.find(" cwnd:10 ssthresh:7 bytes_sent:12 bytes_retrans:36 bytes_acked:1 "),
             std::string::npos)
       << line;
@@ -426,7 +426,9 @@ TEST(SsLine, TimerDurationsReadLikeSs) {
     return ss_line(s).substr(std::string("ESTAB 0 0 192.0.2.1:40000 198.51.100.7:8080 ").size());
   };
   EXPECT_EQ(timer_of(768), "timer:(keepalive,768ms,0)");
-  EXPECT_EQ(timer_of(1500), "timer:(keepalive,1.500ms,0)");
+  EXPECT_EQ(timer_of(1500), "timer:(keepalive,1.500sec,0)");
+  EXPECT_EQ(timer_of(1580), "timer:(keepalive,1.580sec,0)");
+  EXPECT_EQ(timer_of(9373), "timer:(keepalive,9.373sec,0)");
   EXPECT_EQ(timer_of(3000), "timer:(keepalive,3sec,0)");
   EXPECT_EQ(timer_of(59'500), "timer:(keepalive,59sec,0)");
   EXPECT_EQ(timer_of(125'000), "timer:(keepalive,2min5sec,0)");

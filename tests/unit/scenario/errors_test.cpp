@@ -219,6 +219,10 @@ const std::vector<BrokenCase> kBroken = {
      "unknown TCP state 'DAZED'; allowed: ESTAB, SYN-SENT"},
     {"ErrorBeforeWithErrorNone", kBase + "expect:\n  error: none\n  error_before: 2s\n", "t.yaml:7:3: expect.error_before:",
      "error: none and error_before contradict"},
+    {"SocketTimeWithoutSocketCheck", kBase + "expect:\n  error: none\n  at: 2s\n", "t.yaml:7:3: expect.at:",
+     "checks nothing: `at` names the time for state, timer and tcp_info"},
+    {"SocketTimeAfterTheEnd", kBase + "expect:\n  timer: persist\n  at: 99s\n", "t.yaml:7:7: expect.at:",
+     "checks nothing: 99s is after the run ends (duration 30s)"},
     {"ConnectErrorWithoutConnectAgain", kBase + "client: {}\nexpect:\n  connect_error: ENETUNREACH\n",
      "t.yaml:7:18: expect.connect_error:", "needs a connect_again action"},
 };

@@ -466,6 +466,19 @@ TEST(ScenarioDefaults, EmptyClientConnectsOnceToTheFirstPeerPort) {
   EXPECT_EQ(s.client->actions[0].line, 3);
 }
 
+TEST(ScenarioExpect, AtNamesTheTimeOfTheSocketChecks) {
+  const Scenario s = parse_scenario(
+      "duration: 6s\nnetwork: {family: ipv4}\npeer: {port: 80}\nexpect:\n  at: 2500ms\n  timer: keepalive\n"
+      "  tcp_info: {probes: 2}\n",
+      "t.yaml");
+  ASSERT_TRUE(s.expect.socket_at.has_value());
+  EXPECT_EQ(s.expect.socket_at->value, 2500ms);
+  EXPECT_EQ(s.expect.socket_at->line, 5);
+  EXPECT_EQ(s.expect.timer->value, SocketTimer::kKeepalive);
+  EXPECT_FALSE(parse_scenario("network: {family: ipv4}\npeer: {port: 80}\nexpect: {timer: on}\n", "t.yaml")
+                   .expect.socket_at.has_value());
+}
+
 TEST(ScenarioValues, DurationsTakeEveryUnitAndFractions) {
   const Scenario s = parse_scenario(
       "network: {family: ipv4}\npeer:\n  port: 80\n  faults:\n"

@@ -132,6 +132,10 @@ struct DiffResult {
   int observed_events = 0;
   bool ok = true;
   std::string first_mismatch;  // "capture.pcap#57: retransmission 3 expected in [...] s but seen at 1.610 s"
+  // Non-empty when late events came later and later by a growing amount, as a timer base
+  // longer than the model's makes them: a wrong model input, not a timer that ran late
+  // once. Says by how much the intervals are longer and the RTO that would fit them.
+  std::string input_error;
 
   nlohmann::json to_json() const;
   std::string to_table() const;

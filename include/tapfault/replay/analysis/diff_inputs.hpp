@@ -46,6 +46,9 @@ struct RttHints {
   // max(4 * tcpi_rttvar, rto_min).
   std::optional<std::chrono::microseconds> rttvar;
   std::optional<std::chrono::microseconds> rto;  // tcpi_rto = jiffies_to_usecs(icsk_rto)
+  // Where they were read, for the notes ("the socket's first sample with the persist
+  // timer armed, timeline.jsonl t = 0.105 s"); empty: "the given hints".
+  std::string source;
 };
 
 struct ModelInputs {

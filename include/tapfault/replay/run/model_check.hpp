@@ -23,11 +23,12 @@ struct ModelRunInputs {
   std::map<std::string, std::string> sysctls;
   // The client's socket options by name ("TCP_USER_TIMEOUT" -> 3000, "TCP_KEEPIDLE" -> 1).
   std::map<std::string, std::int64_t> socket_options;
-  // TCP_INFO sampled before the first loss, as it reports them (tcpi_rto, tcpi_rtt, and
+  // TCP_INFO when the model's timer was armed, as it reports them (tcpi_rto, tcpi_rtt, and
   // tcpi_rttvar = mdev_us / 4), if known; otherwise the RTT is estimated from the capture.
   std::optional<std::chrono::microseconds> rto;
   std::optional<std::chrono::microseconds> rtt;
   std::optional<std::chrono::microseconds> rttvar;
+  std::string rtt_source;  // which sample they come from, for the report's notes
   // The application's final errno (0 = none) and when it saw it, on the capture's clock
   // (CLOCK_REALTIME since the epoch, like the pcap time stamps).
   std::optional<int> final_errno;

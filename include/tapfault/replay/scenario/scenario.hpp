@@ -258,9 +258,12 @@ struct Expectations {
   std::optional<Expected<int>> error;           // the final error the client saw; 0 = none
   std::optional<Expected<Duration>> error_before;  // the error came before this (since run start)
   std::optional<Expected<int>> connect_error;   // of connect_again; 0 = none
-  std::optional<Expected<SocketState>> state;   // the socket at the end
+  std::optional<Expected<SocketState>> state;   // the socket at the end (or at `socket_at`)
   std::vector<TcpInfoExpectation> tcp_info;     // file order
   std::optional<Expected<SocketTimer>> timer;
+  // `at:` state, timer and tcp_info are checked against the client socket's last sample
+  // taken at or before this time (since run start) instead of its state at the end.
+  std::optional<Expected<Duration>> socket_at;
   std::optional<Expected<bool>> rst_from_kernel;
   std::optional<ModelExpectation> model;
   int line = 0;
