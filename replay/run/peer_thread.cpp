@@ -10,7 +10,10 @@ namespace tapfault::replay {
 
 PeerThread::PeerThread(tap::TapDevice& tap, stack::Host& host, ErrorSink on_error)
     : host_(host), driver_(io_, tap, host), on_error_(std::move(on_error)) {
-  driver_.on_polled([this] { hand_over_events(); });
+  driver_.on_polled([this] {
+    hand_over_events();
+    if (on_activity_ && !activity_pending_.exchange(true, std::memory_order_acq_rel)) on_activity_();
+  });
   driver_.on_error([this](const std::string& m) {
     if (on_error_) on_error_(m);
   });

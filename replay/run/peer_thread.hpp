@@ -19,6 +19,7 @@
 #include <utility>  // before Asio: Boost 1.74 needs std::exchange under C++20
 
 #include <boost/asio.hpp>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -45,6 +46,13 @@ class PeerThread {
   PeerThread(const PeerThread&) = delete;
   PeerThread& operator=(const PeerThread&) = delete;
 
+  // `fn` runs on the peer's thread after a poll that follows quiet, once its answers are
+  // written, and not again until the main loop calls activity_seen(): it must only hand a
+  // wake-up across (the runner drains the recorder and samples the sockets then, so a
+  // short-lived connection is sampled while it exists). Set before start().
+  void on_activity(std::function<void()> fn) { on_activity_ = std::move(fn); }
+  void activity_seen() { activity_pending_.store(false, std::memory_order_release); }
+
   void start();
   // Stops the driver on its own thread and joins it. Idempotent.
   void stop();
@@ -64,6 +72,8 @@ class PeerThread {
   boost::asio::io_context io_;
   tap::Driver driver_;
   ErrorSink on_error_;
+  std::function<void()> on_activity_;
+  std::atomic<bool> activity_pending_{false};
   mutable std::mutex mutex_;
   std::vector<stack::PeerEvent> queue_;  // guarded by mutex_
   std::uint64_t dropped_ = 0;            // guarded by mutex_

@@ -148,6 +148,14 @@ void Run::start() {
       io_.stop();
     });
   });
+  // After the peer answered, the main loop drains the recorder (and samples the sockets when
+  // the kernel sent something): a wake-up at most once per turn of the main loop.
+  peer_->on_activity([this] {
+    asio::post(io_, [this] {
+      peer_->activity_seen();
+      drain_recorder();
+    });
+  });
   peer_->start();
   if (!peer_->priority_note().empty()) facts_.notes.push_back(peer_->priority_note());
   if (!o_.command.empty()) {
@@ -403,7 +411,9 @@ void Run::watch_end() {
 // The recorder is drained on the main loop: its callbacks (the frame count, the status line's
 // model, frame-triggered sampling) never delay the peer.
 //
-// It is drained before every socket sample (after each client event, each kernel action and
+// It is drained when the peer's thread has answered (PeerThread::on_activity(), so frame-
+// triggered samples come within the main loop's turn, as they did when sampling ran on the
+// peer's thread), before every socket sample (after each client event, each kernel action and
 // every sample interval) and on the end check's 10 ms tick, so at least every 10 ms: the
 // socket's 8 MiB buffer holds far more than that at any rate a run reaches. (Draining on an
 // Asio async_wait for the packet socket on this loop saw one readiness edge and then none: in a

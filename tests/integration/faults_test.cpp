@@ -190,10 +190,10 @@ TEST(ExternalClient, CurlGetsTheCannedResponse) {
   EXPECT_EQ(run.report["external"]["stdout"], "hello from tapfault's peer\n");
   ASSERT_EQ(run.report["peer"]["connections"].size(), 1u);
   EXPECT_GT(run.report["peer"]["connections"][0]["bytes_received"].get<int>(), 0);
-  // curl's own socket was sampled too.
-  bool sampled = false;
-  for (const auto& j : run.timeline_of("socket")) sampled |= j["remote"] == "192.0.2.2:8080";
-  EXPECT_TRUE(sampled);
+  // Whether curl's socket shows in the timeline is not asserted: with the peer answering in
+  // microseconds the whole connection lives about a millisecond (the peer closes first, so
+  // no TIME-WAIT remains) and a sample may or may not fall inside it. SeedReports (socat,
+  // nc, the C client) check that an external client's socket is sampled to the end.
 }
 
 // Started through sudo, tapfault runs the external client as the user who ran sudo: here
