@@ -327,7 +327,7 @@ void add_analysis_commands(CLI::App& app, int& exit_code) {
   c->add_flag("--json", cmp->json, "Print JSON");
   c->footer(std::string("\nA gap may differ by max(4 ms, 12.5% of the reference gap), packetdrill's rule.\n\n"
                         "Examples:\n"
-                        "  tapfault compare captures/golden/lost-peer-ipv4.pcap out/lost-peer-ipv4/capture.pcap\n"
+                        "  tapfault compare captures/golden/silent-peer-ipv4.pcap out/silent-peer/ipv4/capture.pcap\n"
                         "  tapfault compare a.pcap b.pcap --tolerance 10ms --json\n\n") +
             kExitCodes);
   c->callback([cmp, &exit_code] { exit_code = run_compare(*cmp); });
