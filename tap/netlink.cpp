@@ -209,9 +209,15 @@ RoutePtr build_route(const stack::IpAddress& destination, int prefix_len,
 
 bool Netlink::add_route(const stack::IpAddress& destination, int prefix_len,
                         const std::optional<stack::IpAddress>& gateway, std::string_view name,
-                        IfExists if_exists) {
-  const std::string what = "route " + describe_route(destination, prefix_len, gateway, name);
+                        IfExists if_exists, std::optional<std::uint32_t> rto_min_ms) {
+  std::string what = "route " + describe_route(destination, prefix_len, gateway, name);
   RoutePtr route = build_route(destination, prefix_len, gateway, ifindex(name));
+  if (rto_min_ms) {
+    // tcp_rto_min() reads the metric only when it is locked (dst_metric_locked()).
+    what += " rto_min lock " + std::to_string(*rto_min_ms) + "ms";
+    rtnl_route_set_metric(route.get(), RTAX_RTO_MIN, *rto_min_ms);
+    rtnl_route_set_metric(route.get(), RTAX_LOCK, 1u << RTAX_RTO_MIN);
+  }
   int err = rtnl_route_add(socket_, route.get(), NLM_F_EXCL);
   if (err == -NLE_EXIST && if_exists == IfExists::kSkip) return false;
   if (err < 0) fail("cannot add " + what, err);

@@ -54,13 +54,36 @@ Network::Network(NetworkConfig config, const BeforeLinkUp& before_link_up)
   write_quiet_ipv6_sysctls();
   netlink_.set_mac(tap_.name(), config_.kernel_mac);
   netlink_.set_mtu(tap_.name(), config_.mtu);
-  netlink_.set_tx_queue_length(tap_.name(), config_.tx_queue_length);
+  set_largest_tx_queue_length();
   if (before_link_up) before_link_up(tap_);
   netlink_.set_link_up(tap_.name(), true);
   is_up_ = true;
   add_addresses(IfExists::kFail);
   add_routes(IfExists::kFail);
   wait_until_addresses_usable();
+}
+
+// 6.1 and 6.12 refuse 65536 with ERANGE on every device type, where 6.18 takes it; 32767
+// is what they take. Below the configured length, each try halves, down to the kernel's own
+// default for a TAP (500).
+void Network::set_largest_tx_queue_length() {
+  std::uint32_t frames = config_.tx_queue_length;
+  std::string first_error;
+  while (true) {
+    try {
+      netlink_.set_tx_queue_length(tap_.name(), frames);
+      tx_queue_length_ = frames;
+      if (!first_error.empty())
+        notes_.push_back("the TAP's transmit queue is " + std::to_string(frames) + " frames, the largest this kernel took (" +
+                         first_error + ")");
+      return;
+    } catch (const SetupError& e) {
+      if (first_error.empty()) first_error = e.what();
+      const std::uint32_t next = frames > 32767 ? 32767 : frames / 2;
+      if (next < 500) throw;
+      frames = next;
+    }
+  }
 }
 
 void Network::write_quiet_ipv6_sysctls() {
@@ -106,7 +129,7 @@ void Network::add_routes(IfExists if_exists) {
   for (const RouteConfig& route : routes_) {
     if (!family_usable(route.destination)) continue;
     netlink_.add_route(route.destination, route.prefix_len, route.gateway, tap_.name(),
-                       if_exists);
+                       if_exists, route.rto_min_ms);
   }
 }
 
@@ -131,7 +154,8 @@ void Network::route_del(const RouteConfig& route) {
 void Network::route_add(const RouteConfig& route) {
   // While the link is down the kernel refuses routes through it: link_up() adds it.
   if (is_up_) {
-    netlink_.add_route(route.destination, route.prefix_len, route.gateway, tap_.name());
+    netlink_.add_route(route.destination, route.prefix_len, route.gateway, tap_.name(), IfExists::kFail,
+                       route.rto_min_ms);
   }
   if (std::find(routes_.begin(), routes_.end(), route) == routes_.end()) {
     routes_.push_back(route);

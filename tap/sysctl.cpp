@@ -2,11 +2,13 @@
 #include "tapfault/tap/sysctl.hpp"
 
 #include <fcntl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "tapfault/tap/errors.hpp"
@@ -90,6 +92,31 @@ std::string read_sysctl(std::string_view name) {
   }
   while (!value.empty() && value.back() == '\n') value.pop_back();
   return value;
+}
+
+bool sysctl_exists(std::string_view name) {
+  std::error_code ec;
+  return std::filesystem::exists(sysctl_path(name), ec);
+}
+
+std::string kernel_release() {
+  utsname u{};
+  if (::uname(&u) != 0) return "unknown";
+  return u.release;
+}
+
+std::optional<std::uint64_t> read_jiffies() {
+  std::ifstream in("/proc/timer_list");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("jiffies: ")) {
+      try {
+        return std::stoull(line.substr(9));
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+  return std::nullopt;
 }
 
 }  // namespace tapfault::tap

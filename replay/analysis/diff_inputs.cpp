@@ -54,7 +54,7 @@ class Source {
   std::int64_t value(const std::string& label, const char* opt, const std::string& sysctl_name, std::int64_t dflt,
                      std::int64_t min, std::int64_t max, const char* unit = "") {
     std::string from = "default";
-    std::int64_t v = dflt;
+    std::int64_t v = kernel_default(sysctl_name, dflt, &from);
     if (auto s = sysctl(sysctl_name, min, max)) {
       v = *s;
       from = sysctl_name;
@@ -68,6 +68,18 @@ class Source {
     return v;
   }
 
+  // A sysctl that was not given: its default, or on a kernel older than the sysctl, the
+  // behaviour the kernel had before it (6.1 has no tcp_syn_linear_timeouts: 0, not 4).
+  std::int64_t kernel_default(const std::string& sysctl_name, std::int64_t dflt, std::string* from = nullptr) const {
+    if (!in_.kernel || sysctl_name.empty()) return dflt;
+    const model::SysctlChange* c = model::sysctl_change(sysctl_name);
+    if (!c || *in_.kernel >= c->since) return dflt;
+    if (from)
+      *from = "kernel " + in_.kernel->to_string() + " has no " + std::string(c->name) + ", added in " +
+              c->since.to_string() + " by " + std::string(c->commit) + ": the rule before it";
+    return std::stoll(std::string(c->value_before));
+  }
+
   void note(std::string s) { notes_.push_back(std::move(s)); }
   const ModelInputs& inputs() const { return in_; }
 
@@ -75,6 +87,15 @@ class Source {
   const ModelInputs& in_;
   std::vector<std::string>& notes_;
 };
+
+// tcp_rto_min(): the route's locked rto_min metric, else the socket's icsk_rto_min
+// (TCP_RTO_MIN_US, else tcp_rto_min_us, else TCP_RTO_MIN).
+microseconds rto_min(Source& src) {
+  const microseconds v{src.value("rto_min", "TCP_RTO_MIN_US", "net.ipv4.tcp_rto_min_us", 200000, 1, 120000000, " us")};
+  if (!src.inputs().route_rto_min) return v;
+  src.note("rto_min " + ms_text(*src.inputs().route_rto_min) + " (the route's locked rto_min metric, over the above)");
+  return *src.inputs().route_rto_min;
+}
 
 model::RttState rtt_state(Source& src, const Flow* flow, int hz, microseconds rto_min) {
   const RttHints& h = src.inputs().rtt;
@@ -166,7 +187,7 @@ void icmp_for_rto(Source& src, const Flow& f, model::RtoParams& p, bool tlp_expe
 model::Expectation rto(Source& src, const Flow* flow, int hz) {
   model::RtoParams p;
   p.hz = hz;
-  p.rto_min = microseconds(src.value("rto_min", "TCP_RTO_MIN_US", "net.ipv4.tcp_rto_min_us", 200000, 1, 120000000, " us"));
+  p.rto_min = rto_min(src);
   p.rto_max = milliseconds(src.value("rto_max", "TCP_RTO_MAX_MS", "net.ipv4.tcp_rto_max_ms", 120000, 1000, 120000, " ms"));
   p.retries1 = static_cast<int>(src.value("tcp_retries1", nullptr, "net.ipv4.tcp_retries1", 3, 0, 255));
   p.retries2 = static_cast<int>(src.value("tcp_retries2", nullptr, "net.ipv4.tcp_retries2", 15, 0, 255));
@@ -226,7 +247,7 @@ model::Expectation syn(Source& src, const Flow* flow, int hz) {
 model::Expectation persist(Source& src, const Flow* flow, int hz) {
   model::PersistParams p;
   p.hz = hz;
-  p.rto_min = microseconds(src.value("rto_min", "TCP_RTO_MIN_US", "net.ipv4.tcp_rto_min_us", 200000, 1, 120000000, " us"));
+  p.rto_min = rto_min(src);
   p.rto_max = milliseconds(src.value("rto_max", "TCP_RTO_MAX_MS", "net.ipv4.tcp_rto_max_ms", 120000, 1000, 120000, " ms"));
   p.retries2 = static_cast<int>(src.value("tcp_retries2", nullptr, "net.ipv4.tcp_retries2", 15, 0, 255));
   p.user_timeout = milliseconds(src.value("TCP_USER_TIMEOUT", "TCP_USER_TIMEOUT", "", 0, 0, INT32_MAX, " ms"));
@@ -348,7 +369,8 @@ std::string give_up_summary(const ModelInputs& inputs, const model::Expectation&
   if (inputs.kind == ModelKind::kSyn && user_timeout == 0) {
     const int retries = static_cast<int>(
         src.sockopt("TCP_SYNCNT", 1, 127).value_or(src.sysctl("net.ipv4.tcp_syn_retries", 1, 127).value_or(6)));
-    const int linear = static_cast<int>(src.sysctl("net.ipv4.tcp_syn_linear_timeouts", 0, 255).value_or(4));
+    const int linear = static_cast<int>(src.sysctl("net.ipv4.tcp_syn_linear_timeouts", 0, 255)
+                                            .value_or(src.kernel_default("net.ipv4.tcp_syn_linear_timeouts", 4)));
     auto budget = model::tcp_model_timeout_ms(retries, model::tcp_timeout_init(inputs.hz), rto_max, inputs.hz);
     return "give-up: after " + std::to_string(retries + linear) + " SYN retransmissions (tcp_syn_retries " +
            std::to_string(retries) + " + tcp_syn_linear_timeouts " + std::to_string(linear) +

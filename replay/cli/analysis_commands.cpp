@@ -97,6 +97,12 @@ const CLI::Validator kFlow(
     },
     "FLOW");
 
+const CLI::Validator kKernelVersion(
+    [](std::string& s) -> std::string {
+      return model::KernelVersion::parse(s) ? "" : "\"" + s + "\" is not a kernel version (6.1, 6.12.118, ...)";
+    },
+    "VERSION");
+
 // The model's inputs from flags (all validated already).
 struct ModelFlags {
   std::string kind = "rto";
@@ -104,6 +110,7 @@ struct ModelFlags {
   std::vector<std::string> sockopts;
   std::string rto, srtt, rttvar;
   int hz = model::kDefaultHz;
+  std::string kernel;
   int packets_out = 0;
   bool json = false;
 
@@ -120,6 +127,10 @@ struct ModelFlags {
                     "tcpi_rttvar (ss rtt:SRTT/RTTVAR), mdev/4: the RTO uses max(4*it, rto_min); default max(2*srtt, rto_min)")
         ->check(kDuration);
     sub->add_option("--hz", hz, "CONFIG_HZ of the kernel under test (default 250)")->check(CLI::Range(1, 10000));
+    sub->add_option("--kernel", kernel,
+                    "The kernel's version, e.g. 6.1: a sysctl it lacks takes the rule it had before "
+                    "(6.1 has no tcp_syn_linear_timeouts, so SYNs double from the first). Default: today's rules")
+        ->check(kKernelVersion);
     if (with_packets_out)
       sub->add_option("--packets-out", packets_out, "rto: segments in flight when the peer fell silent (default 1)")
           ->check(CLI::Range(1, 1000000));
@@ -130,6 +141,7 @@ struct ModelFlags {
     ModelInputs in;
     in.kind = *parse_model_kind(kind);
     in.hz = hz;
+    if (!kernel.empty()) in.kernel = model::KernelVersion::parse(kernel);
     for (const auto& s : sysctls) {
       auto [name, value] = split_assignment(s);
       in.sysctls[canonical_sysctl(name)] = value;

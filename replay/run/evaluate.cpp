@@ -260,6 +260,15 @@ RunResult evaluate(const Scenario& s, const RunFacts& f) {
   j["machine"] = {{"steal_percent", f.cpu.total > 0 ? 100.0 * f.cpu.steal / f.cpu.total : 0.0},
                   {"cpu_ticks", f.cpu.total},
                   {"source", "/proc/stat cpu line, all CPUs, over the run"}};
+  j["kernel"] = {{"release", f.kernel.release},
+                 {"version", f.kernel.version ? f.kernel.version->to_string() : "unknown"},
+                 {"sysctls_present", f.kernel.sysctls_present},
+                 {"tap_tx_queue_length", f.kernel.tap_tx_queue_length}};
+  if (f.kernel.hz) j["kernel"]["hz"] = *f.kernel.hz;
+  else j["kernel"]["hz"] = nullptr;
+  if (f.kernel.ticks_per_second) j["kernel"]["ticks_per_second"] = *f.kernel.ticks_per_second;
+  j["kernel"]["hz_source"] = "/proc/timer_list jiffies over the run";
+  if (!f.kernel.compression.empty()) j["kernel"]["compression"] = f.kernel.compression;
   j["sysctls"] = f.sysctls;
   j["notes"] = f.notes;
   return r;

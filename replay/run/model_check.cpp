@@ -25,6 +25,8 @@ DiffOptions diff_options(const ModelRunInputs& in) {
   DiffOptions o;
   o.model.kind = in.model;
   o.model.hz = in.hz;
+  o.model.kernel = in.kernel;
+  o.model.route_rto_min = in.route_rto_min;
   o.model.sysctls = in.sysctls;
   o.model.socket_options = in.socket_options;
   o.model.rtt.rto = in.rto;

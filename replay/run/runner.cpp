@@ -17,6 +17,7 @@
 #include "peer_thread.hpp"
 #include "setup.hpp"
 #include "runner_parts.hpp"
+#include "tapfault/replay/model/kernel.hpp"
 #include "tapfault/replay/run/client.hpp"
 #include "tapfault/replay/run/model_check.hpp"
 #include "tapfault/replay/report/plot.hpp"
@@ -56,6 +57,9 @@ class Run {
   RunResult execute();
 
  private:
+  void check_kernel();
+  void refuse_missing_sysctl(const Sysctl& sc) const;
+  void apply_compression();
   void setup();
   void start();
   void schedule_kernel_actions();
@@ -74,6 +78,7 @@ class Run {
   void take_peer_events();
   Duration since_origin() const { return SteadyClock::now() - origin_; }
   void finish();
+  void measure_hz();
   std::optional<SocketSample> final_socket();
   bool is_client_socket(const SocketSample& smp) const;
   void check_model();
@@ -102,6 +107,9 @@ class Run {
   SteadyClock::time_point origin_;
   SteadyClock::time_point last_frame_;
   std::string origin_realtime_ns_;
+  std::optional<std::uint64_t> jiffies_at_setup_;
+  std::optional<std::uint32_t> route_rto_min_ms_;  // compress.rto_min by the route metric
+  SteadyClock::time_point setup_started_;
   CpuTicks cpu_at_start_;
   RunFacts facts_;
   std::optional<SocketSample> last_client_sample_;
@@ -110,10 +118,115 @@ class Run {
   std::unique_ptr<asio::steady_timer> frame_sample_timer_;
 };
 
+// What this kernel is and has, before anything is set: the release, the sysctls that
+// older kernels lack, and whether the scenario can pass here at all (`kernels:`).
+void Run::check_kernel() {
+  KernelFacts& k = facts_.kernel;
+  k.release = tap::kernel_release();
+  k.version = model::KernelVersion::parse(k.release);
+  jiffies_at_setup_ = tap::read_jiffies();
+  setup_started_ = SteadyClock::now();
+  for (const model::SysctlChange& c : model::sysctl_changes())
+    k.sysctls_present[std::string(c.name)] = tap::sysctl_exists(c.name);
+  if (!s_.kernels) return;
+  model::KernelRange range;
+  try {
+    range = model::KernelRange::parse(s_.kernels->versions);
+  } catch (const std::invalid_argument& e) {
+    throw ScenarioError(s_.file.string(), s_.kernels->line, 0, "kernels.versions", e.what());
+  }
+  if (k.version && range.contains(*k.version)) return;
+  const std::string why = "not applicable on this kernel (" + k.release + "): the scenario needs " +
+                          s_.kernels->versions + ", because " + s_.kernels->reason;
+  nlohmann::json report = {{"scenario", s_.name},
+                           {"verdict", "not-applicable"},
+                           {"reason", why},
+                           {"kernel", {{"release", k.release}, {"needs", s_.kernels->versions}}}};
+  std::ofstream(o_.out_dir / "report.json") << report.dump(2) << "\n";
+  throw tap::EnvironmentError(ScenarioError(s_.file.string(), s_.kernels->line, 0, "kernels", why).what());
+}
+
+// A sysctl of the scenario's that this kernel lacks: the file is fine, the kernel is not
+// the one it was written for (exit 3). One the models know says why the scenario sets it
+// and what this kernel offers instead; any other is most likely a typo (exit 2).
+void Run::refuse_missing_sysctl(const Sysctl& sc) const {
+  const std::string where = "this kernel (" + facts_.kernel.release + ") has no " + sc.name;
+  if (const model::SysctlChange* c = model::sysctl_change(sc.name))
+    throw tap::EnvironmentError(
+        ScenarioError(s_.file.string(), sc.line, 0, "sysctl." + sc.name,
+                      where + " (added in " + c->since.to_string() + " by " + std::string(c->commit) +
+                          ")" + (sc.value.empty() ? std::string("; the scenario needs it") : "; the scenario sets it to " + sc.value) + " for " + std::string(c->purpose) +
+                          "; this kernel offers instead: " + std::string(c->instead))
+            .what());
+  const auto& known = known_sysctls();
+  if (std::find(known.begin(), known.end(), sc.name) != known.end())
+    throw tap::EnvironmentError(
+        ScenarioError(s_.file.string(), sc.line, 0, "sysctl." + sc.name, where + ", which the models read").what());
+  throw ScenarioError(s_.file.string(), sc.line, 0, "sysctl." + sc.name,
+                      where + " (" + tap::sysctl_path(sc.name).string() + " does not exist): a typo?");
+}
+
+// `compress:` with what this kernel has: the sysctls tcp_rto_min_us (6.11) and
+// tcp_rto_max_ms (6.15), else for the floor the locked route metric rto_min, which
+// tcp_rto_min() has read for as long as the sysctls have not existed. Nothing lowers the
+// ceiling before 6.15: the report says so, and the models take 120 s.
+void Run::apply_compression() {
+  if (!s_.compress) return;
+  const Compression& c = *s_.compress;
+  const std::string file = s_.file.string();
+  std::vector<std::string> used;
+  auto ms_text = [](Duration d) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%g ms", std::chrono::duration<double, std::milli>(d).count());
+    return std::string(t);
+  };
+  if (c.rto_min) {
+    const std::string name = "net.ipv4.tcp_rto_min_us";
+    const bool has_sysctl = tap::sysctl_exists(name);
+    if (c.via == "sysctl" && !has_sysctl) refuse_missing_sysctl({name, "", c.line});
+    if (has_sysctl && c.via != "route") {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(*c.rto_min).count();
+      tap::write_sysctl(name, std::to_string(us));
+      facts_.sysctls[name] = std::to_string(us);
+      used.push_back("rto_min " + ms_text(*c.rto_min) + " by " + name);
+    } else {
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*c.rto_min);
+      route_rto_min_ms_ = static_cast<std::uint32_t>(ms.count());
+      used.push_back("rto_min " + ms_text(ms) + " by the route to the peer (rto_min lock, RTAX_RTO_MIN)");
+    }
+  }
+  if (c.rto_max) {
+    const std::string name = "net.ipv4.tcp_rto_max_ms";
+    if (tap::sysctl_exists(name)) {
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(*c.rto_max).count();
+      tap::write_sysctl(name, std::to_string(ms));
+      facts_.sysctls[name] = std::to_string(ms);
+      used.push_back("rto_max " + ms_text(*c.rto_max) + " by " + name);
+    } else {
+      used.push_back("rto_max: nothing lowers it on this kernel (" + name +
+                     " came in 6.15 by 1280c26228bd): the RTO doubles up to 120 s, so each backoff past " +
+                     ms_text(*c.rto_max) + " takes real time, and the models take 120 s");
+    }
+  }
+  facts_.kernel.compression = used.front();
+  for (std::size_t i = 1; i < used.size(); ++i) facts_.kernel.compression += "; " + used[i];
+  facts_.notes.push_back("compress (" + file + ":" + std::to_string(c.line) + "): " + facts_.kernel.compression);
+}
+
 void Run::setup() {
+  check_kernel();
   const tap::PrivateNetns ns = tap::enter_private_netns();
   if (!ns.note.empty()) facts_.notes.push_back(ns.note);
   for (const auto& [name, value] : pinned_sysctls()) {
+    if (!tap::sysctl_exists(name)) {
+      const model::SysctlChange* c = model::sysctl_change(name);
+      facts_.notes.push_back("this kernel has no " + name +
+                             (c ? ", added in " + c->since.to_string() + " by " + std::string(c->commit) +
+                                      "; the models take the rule before it (" + name + " = " +
+                                      std::string(c->value_before) + ")"
+                                : "; the models take its default"));
+      continue;
+    }
     try {
       tap::write_sysctl(name, value);
       facts_.sysctls[name] = value;
@@ -121,10 +234,14 @@ void Run::setup() {
       facts_.notes.push_back(std::string("pinned sysctl not applied: ") + e.what());
     }
   }
-  net_ = std::make_unique<tap::Network>(network_config(s_), [this](const tap::TapDevice& tap) {
+  apply_compression();
+  net_ = std::make_unique<tap::Network>(network_config(s_, route_rto_min_ms_), [this](const tap::TapDevice& tap) {
     recorder_ = std::make_unique<tap::Recorder>(tap.name(), o_.out_dir / "capture.pcap");
   });
+  facts_.kernel.tap_tx_queue_length = net_->tx_queue_length();
+  for (const std::string& n : net_->notes()) facts_.notes.push_back(n);
   for (const Sysctl& sc : s_.sysctls) {
+    if (!tap::sysctl_exists(sc.name)) refuse_missing_sysctl(sc);
     try {
       tap::write_sysctl(sc.name, sc.value);
     } catch (const std::exception& e) {
@@ -284,7 +401,7 @@ void Run::kernel_action(const KernelAction& a) {
     switch (a.kind) {
       case KernelAction::Kind::kRouteDel:
       case KernelAction::Kind::kRouteAdd: {
-        tap::RouteConfig r = peer_route(s_);
+        tap::RouteConfig r = peer_route(s_, route_rto_min_ms_);
         if (a.prefix) {
           r.destination = a.prefix->address;
           r.prefix_len = a.prefix->length;
@@ -515,6 +632,17 @@ void Run::finish() {
   facts_.duration = since_origin();
   const CpuTicks now = read_cpu_ticks();
   facts_.cpu = {now.steal - cpu_at_start_.steal, now.total - cpu_at_start_.total};
+  measure_hz();
+}
+
+// HZ from the jiffies counter over the whole run (set-up included): at least a
+// quarter second, so that one tick is within 4% at HZ=100 (nearest_hz() allows 5%).
+void Run::measure_hz() {
+  const auto jiffies = tap::read_jiffies();
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - setup_started_).count();
+  if (!jiffies || !jiffies_at_setup_ || seconds < 0.25) return;
+  facts_.kernel.ticks_per_second = static_cast<double>(*jiffies - *jiffies_at_setup_) / seconds;
+  facts_.kernel.hz = model::nearest_hz(*facts_.kernel.ticks_per_second);
 }
 
 // expect.model: the run's capture against the kernel's timer model, with the parameters
@@ -525,6 +653,9 @@ ModelRunInputs Run::model_inputs() const {
   const ModelExpectation& m = *s_.expect.model;
   ModelRunInputs in;
   in.model = to_model_kind(m.kind);
+  in.kernel = facts_.kernel.version;
+  if (route_rto_min_ms_) in.route_rto_min = std::chrono::milliseconds(*route_rto_min_ms_);
+  if (facts_.kernel.hz) in.hz = *facts_.kernel.hz;
   for (const std::string& name : known_sysctls()) {
     try {
       in.sysctls[name] = tap::read_sysctl(name);

@@ -75,7 +75,19 @@ struct CpuTicks {
 };
 CpuTicks read_cpu_ticks();
 
+// The kernel the run ran on, as detected (report.json `kernel`).
+struct KernelFacts {
+  std::string release;                          // uname -r
+  std::optional<model::KernelVersion> version;
+  std::map<std::string, bool> sysctls_present;  // the sysctls that older kernels lack
+  std::optional<double> ticks_per_second;       // jiffies over the run
+  std::optional<int> hz;                        // the nearest HZ Linux builds with
+  std::uint32_t tap_tx_queue_length = 0;
+  std::string compression;                      // the mechanism `compress:` used, if any
+};
+
 struct RunFacts {
+  KernelFacts kernel;
   std::map<std::string, std::string> sysctls;  // as written in the run's namespace
   std::vector<std::string> notes;
   std::vector<ClientEvent> client_events;

@@ -41,16 +41,17 @@ const std::vector<std::pair<std::string, std::string>>& pinned_sysctls() {
   return kPinned;
 }
 
-tap::RouteConfig peer_route(const Scenario& s) {
+tap::RouteConfig peer_route(const Scenario& s, std::optional<std::uint32_t> rto_min_ms) {
   const NetworkSpec& n = s.network;
   tap::RouteConfig r;
   r.destination = n.peer_address;
   r.prefix_len = n.peer_address.is_v4() ? 32 : 128;
   r.gateway = n.gateway;
+  r.rto_min_ms = rto_min_ms;
   return r;
 }
 
-tap::NetworkConfig network_config(const Scenario& s) {
+tap::NetworkConfig network_config(const Scenario& s, std::optional<std::uint32_t> rto_min_ms) {
   const NetworkSpec& n = s.network;
   tap::NetworkConfig c;
   c.mtu = n.mtu;
@@ -59,7 +60,8 @@ tap::NetworkConfig network_config(const Scenario& s) {
   if (n.family == stack::Family::kIpv4) c.kernel_addresses.emplace_back(ip("2001:db8:a::1"), 64);
   else c.kernel_addresses.emplace_back(ip("192.0.2.1"), 24);
   bool on_link = !n.gateway && n.kernel_address.contains(n.peer_address);
-  if (!on_link) c.routes.push_back(peer_route(s));
+  // A route metric needs a route of its own: an on-link peer gets a host route.
+  if (!on_link || rto_min_ms) c.routes.push_back(peer_route(s, rto_min_ms));
   if (n.family == stack::Family::kIpv4) c.routes.push_back({ip("2001:db8::2"), 128, ip("2001:db8:a::2")});
   return c;
 }

@@ -17,9 +17,9 @@ namespace tapfault::replay {
 // congestion control bbr.
 const std::vector<std::pair<std::string, std::string>>& pinned_sysctls();
 
-tap::NetworkConfig network_config(const Scenario& s);
+tap::NetworkConfig network_config(const Scenario& s, std::optional<std::uint32_t> rto_min_ms = {});
 stack::HostConfig host_config(const Scenario& s, stack::Instant origin);
 // The route to the peer, as `route-del: peer` means it.
-tap::RouteConfig peer_route(const Scenario& s);
+tap::RouteConfig peer_route(const Scenario& s, std::optional<std::uint32_t> rto_min_ms = {});
 
 }  // namespace tapfault::replay

@@ -19,7 +19,7 @@ namespace {
 std::string format_what(const std::string& file, int line, int column, const std::string& field,
                         const std::string& message) {
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) out += ":" + std::to_string(line) + (column > 0 ? ":" + std::to_string(column) : "");
   out += ": ";
   if (!field.empty()) out += field + ": ";
   return out + message;
@@ -295,7 +295,8 @@ Scenario parse_scenario(std::string_view yaml_text, std::string file_name, std::
   ctx.file = file_name;
   ctx.base_dir = std::filesystem::path(file_name).parent_path();
   const std::vector<std::string_view> keys = {"name",   "description", "tags", "seed",    "duration", "settle",
-                                              "network", "sysctl",     "peer", "client", "actions",  "expect"};
+                                              "network", "sysctl",     "peer", "client", "actions",  "expect",
+                                              "kernels", "compress"};
   Scenario s;
   {
     // The families come first: every other field may name its value per family.
@@ -340,6 +341,36 @@ Scenario parse_scenario(std::string_view yaml_text, std::string file_name, std::
   s.network = detail::parse_network(top.required("network", "it needs at least `family: ipv4` or `family: ipv6`"), ctx);
   ctx.network = &s.network;
   if (auto f = top.get("sysctl")) s.sysctls = detail::as_sysctls(*f);
+  if (auto f = top.get("kernels")) {
+    if (!f->is_map()) f->fail("write it as {versions: \">= 6.15\", reason: \"why the scenario needs it\"}");
+    const detail::Mapping m(*f, {"versions", "reason"});
+    KernelRequirement k;
+    k.versions = detail::as_nonempty_string(m.required("versions", "e.g. \">= 6.15\""));
+    k.reason = detail::as_nonempty_string(m.required("reason", "say why other kernels cannot pass"));
+    k.line = f->line();
+    s.kernels = k;
+  }
+  if (auto f = top.get("compress")) {
+    const detail::Mapping m(*f, {"rto_min", "rto_max", "via"});
+    Compression c;
+    if (auto v = m.get("via")) {
+      c.via = detail::as_string(*v);
+      if (c.via != "auto" && c.via != "sysctl" && c.via != "route") v->fail("allowed: auto, sysctl, route");
+    }
+    if (auto r = m.get("rto_min")) {
+      c.rto_min = detail::as_duration(*r);
+      if (*c.rto_min < std::chrono::milliseconds(1) || *c.rto_min > std::chrono::seconds(120))
+        r->fail("must be in [1ms, 120s]");
+    }
+    if (auto r = m.get("rto_max")) {
+      c.rto_max = detail::as_duration(*r);
+      if (*c.rto_max < std::chrono::seconds(1) || *c.rto_max > std::chrono::seconds(120))
+        r->fail("must be in [1s, 120s] (tcp_rto_max_ms's range)");
+    }
+    if (!c.rto_min && !c.rto_max) f->fail("give rto_min, rto_max or both");
+    c.line = f->line();
+    s.compress = c;
+  }
   s.peer = detail::parse_peer(top.required("peer", "it needs at least `port: N`"));
   if (auto f = top.get("client")) s.client = detail::parse_client(*f, s.peer);
   if (auto f = top.get("actions")) s.kernel_actions = detail::parse_kernel_actions(*f);

@@ -50,10 +50,11 @@ class Netlink {
                    bool nodad, IfExists if_exists = IfExists::kFail);
 
   // A unicast route in the main table; without a gateway the route is on-link, with one
-  // the nexthop is marked onlink (the gateway is always directly on the TAP).
+  // the nexthop is marked onlink (the gateway is always directly on the TAP). rto_min_ms:
+  // the locked RTAX_RTO_MIN metric, in milliseconds.
   bool add_route(const stack::IpAddress& destination, int prefix_len,
                  const std::optional<stack::IpAddress>& gateway, std::string_view name,
-                 IfExists if_exists = IfExists::kFail);
+                 IfExists if_exists = IfExists::kFail, std::optional<std::uint32_t> rto_min_ms = {});
   // Throws SetupError naming the route when the kernel refuses (ENOENT: no such route).
   void del_route(const stack::IpAddress& destination, int prefix_len,
                  const std::optional<stack::IpAddress>& gateway, std::string_view name);

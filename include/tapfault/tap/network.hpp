@@ -29,6 +29,9 @@ struct RouteConfig {
   stack::IpAddress destination;
   int prefix_len = 0;
   std::optional<stack::IpAddress> gateway;  // none: on-link
+  // The route's locked rto_min metric (RTAX_RTO_MIN; `ip route ... rto_min lock 20ms`):
+  // tcp_rto_min() takes it over the socket's floor, on every kernel.
+  std::optional<std::uint32_t> rto_min_ms;
   bool operator==(const RouteConfig&) const = default;
 };
 
@@ -69,6 +72,11 @@ class Network {
   // plus route_add.
   const std::vector<RouteConfig>& routes() const { return routes_; }
   std::uint32_t mtu() const { return mtu_; }
+  // The TAP's transmit queue as set: config().tx_queue_length, or the largest below it
+  // that the kernel took (noted in notes()).
+  std::uint32_t tx_queue_length() const { return tx_queue_length_; }
+  // What set-up had to do differently from the configuration, one sentence each.
+  const std::vector<std::string>& notes() const { return notes_; }
   bool is_up() const { return is_up_; }
   // Frames the kernel sent to the TAP that the queue dropped (it was full): the capture
   // shows them, the peer never saw them. 0 in every healthy run.
@@ -89,6 +97,7 @@ class Network {
 
  private:
   void write_quiet_ipv6_sysctls();
+  void set_largest_tx_queue_length();
   void add_addresses(IfExists if_exists);
   void add_routes(IfExists if_exists);
   void wait_until_addresses_usable();
@@ -99,6 +108,8 @@ class Network {
   TapDevice tap_;
   std::vector<RouteConfig> routes_;
   std::uint32_t mtu_;
+  std::uint32_t tx_queue_length_ = 0;
+  std::vector<std::string> notes_;
   bool is_up_ = false;
 };
 

@@ -6,7 +6,9 @@
 // opened: tapfault never writes kernel-wide settings.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,5 +25,16 @@ void write_sysctl(std::string_view name, std::string_view value);
 
 // The value with its trailing newline removed.
 std::string read_sysctl(std::string_view name);
+
+// Whether the running kernel has this sysctl in the calling thread's namespace (older
+// kernels lack some: tcp_rto_max_ms came in 6.15). Throws std::invalid_argument for a bad name.
+bool sysctl_exists(std::string_view name);
+
+// uname(2)'s release, e.g. "6.1.0-50-cloud-amd64".
+std::string kernel_release();
+
+// The kernel's jiffies counter as /proc/timer_list shows it; nullopt where that file is
+// missing or unreadable. Two readings over a known interval give HZ.
+std::optional<std::uint64_t> read_jiffies();
 
 }  // namespace tapfault::tap

@@ -78,6 +78,23 @@ TEST(CliModel, JsonAndOtherModels) {
   EXPECT_THAT(ka.out, HasSubstr("keepalive#3"));
 }
 
+// 6.1 has no tcp_syn_linear_timeouts (ccce324dabfe, 6.5): its SYNs double from the first
+// retransmission, 1, 3, 7 s, which is what Debian's 6.1.192 sent under qemu (SYN#2 at
+// 3.017 s). A sysctl given on the command line still wins over the version's rule.
+TEST(CliModel, KernelVersionTakesTheRulesOfThatKernel) {
+  CliRun old = tapfault({"model", "syn", "--kernel", "6.1.0-57-cloud-amd64"});
+  ASSERT_EQ(old.exit_code, 0) << old.err;
+  EXPECT_THAT(old.out, HasSubstr("SYN#2               3.000  [3.016, 3.048]"));
+  EXPECT_THAT(old.out, HasSubstr("kernel 6.1 has no net.ipv4.tcp_syn_linear_timeouts, added in 6.5 by ccce324dabfe"));
+  CliRun now = tapfault({"model", "syn", "--kernel", "6.12"});
+  EXPECT_THAT(now.out, HasSubstr("SYN#2               2.000"));
+  CliRun given = tapfault({"model", "syn", "--kernel", "6.1", "--sysctl", "tcp_syn_linear_timeouts=4"});
+  EXPECT_THAT(given.out, HasSubstr("SYN#2               2.000"));
+  CliRun bad = tapfault({"model", "syn", "--kernel", "six"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("\"six\" is not a kernel version"));
+}
+
 TEST(CliModel, BadFlagValuesAreBadInputNamingTheFlag) {
   CliRun unit = tapfault({"model", "rto", "--rto", "204"});
   EXPECT_EQ(unit.exit_code, 2);

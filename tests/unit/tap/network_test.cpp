@@ -99,6 +99,30 @@ TEST(Network, CreatesTapWithMtuMacAddressesAndRoutes) {
   EXPECT_EQ(network.ifindex(), static_cast<int>(::if_nametoindex("tf0")));
 }
 
+// 6.1 and 6.12 refuse a TAP queue of 65536 frames (ERANGE); 6.18 takes it but not one of
+// 2^32 - 1 frames, for which tun cannot allocate its ring. Either way the network comes up
+// with the largest the kernel takes, 32767 or less, and says so.
+TEST(Network, AQueueLengthTheKernelRefusesIsLoweredAndNoted) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  NetworkConfig config = make_config();
+  config.tx_queue_length = 0xffffffff;
+  Network network(config);
+  EXPECT_LE(network.tx_queue_length(), 32767u);
+  EXPECT_GE(network.tx_queue_length(), 500u);
+  EXPECT_EQ(Netlink().tx_queue_length("tf0"), network.tx_queue_length());
+  ASSERT_EQ(network.notes().size(), 1u);
+  EXPECT_NE(network.notes()[0].find("the largest this kernel took"), std::string::npos) << network.notes()[0];
+  EXPECT_NE(network.notes()[0].find("cannot set the transmit queue length of tf0 to 4294967295"), std::string::npos)
+      << network.notes()[0];
+}
+
+TEST(Network, TheConfiguredQueueLengthIsUsedWhenTheKernelTakesIt) {
+  TAPFAULT_ENTER_NETNS_WITH_TUN();
+  Network network(make_config());
+  EXPECT_EQ(network.tx_queue_length(), kTapTxQueueLength);
+  EXPECT_TRUE(network.notes().empty());
+}
+
 // A full TAP queue drops what the kernel sends, and tx_dropped() counts it: with a queue
 // of 16 frames and nobody reading, 16 of 100 frames wait for the peer and 84 are dropped.
 TEST(Network, FramesDroppedByAFullTapQueueAreCounted) {

@@ -97,5 +97,27 @@ TEST(Sysctl, WriteInPrivateNamespaceLeavesHostValueUntouched) {
   EXPECT_EQ(read_sysctl(kRetries2), host_before);
 }
 
+TEST(SysctlExists, TellsASysctlThisKernelHasFromOneItLacks) {
+  EXPECT_TRUE(sysctl_exists(kRetries2));
+  EXPECT_FALSE(sysctl_exists("net.ipv4.tcp_no_such_thing"));
+  EXPECT_THROW(sysctl_exists("kernel.hostname"), std::invalid_argument);
+}
+
+TEST(KernelRelease, IsUnamesRelease) {
+  const std::string release = kernel_release();
+  EXPECT_EQ(release, tapfault::testing::shell("uname -r").output.substr(0, release.size()));
+  EXPECT_FALSE(release.empty());
+}
+
+// Jiffies advance with time, by HZ a second: at least one tick over 50 ms at any HZ.
+TEST(Jiffies, AdvanceWithTime) {
+  auto before = read_jiffies();
+  ASSERT_TRUE(before) << "/proc/timer_list has no jiffies line";
+  ::usleep(50'000);
+  auto after = read_jiffies();
+  ASSERT_TRUE(after);
+  EXPECT_GT(*after, *before);
+}
+
 }  // namespace
 }  // namespace tapfault::tap

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tapfault/replay/analysis/flows.hpp"
+#include "tapfault/replay/model/kernel.hpp"
 #include "tapfault/replay/model/model.hpp"
 
 namespace tapfault::replay {
@@ -63,6 +64,13 @@ struct ModelInputs {
   // rto: segments in flight when the peer fell silent (PTO uses it); from the capture
   // when there is one, else 1.
   std::optional<int> packets_out;
+  // The kernel the capture comes from (`--kernel 6.1`, or the run's): a sysctl that is not
+  // given and that this version lacks takes the rule the kernel had before it
+  // (model::sysctl_changes()). None: the behaviour of today's kernels.
+  std::optional<model::KernelVersion> kernel;
+  // The route's locked rto_min metric, which tcp_rto_min() takes over the socket's floor
+  // (TCP_RTO_MIN_US, tcp_rto_min_us).
+  std::optional<std::chrono::microseconds> route_rto_min;
 };
 
 // The names this file reads ("net.ipv4.tcp_retries2", ...; "TCP_USER_TIMEOUT", ...).

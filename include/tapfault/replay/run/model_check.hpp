@@ -17,7 +17,9 @@ namespace tapfault::replay {
 
 struct ModelRunInputs {
   ModelKind model = ModelKind::kRto;
-  int hz = model::kDefaultHz;
+  int hz = model::kDefaultHz;  // as measured over the run where it could be
+  std::optional<model::KernelVersion> kernel;  // the running kernel's
+  std::optional<std::chrono::microseconds> route_rto_min;  // compress: by the route metric
   // As read back from the run's namespace ("net.ipv4.tcp_retries2" -> "5"); names the
   // models do not use are ignored, so passing every net.ipv4.tcp_* sysctl is fine.
   std::map<std::string, std::string> sysctls;

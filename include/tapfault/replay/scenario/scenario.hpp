@@ -269,6 +269,26 @@ struct Expectations {
   int line = 0;
 };
 
+// `kernels: {versions: ">= 6.15", reason: "..."}`: the kernels the scenario can pass on.
+// A run on another kernel exits 3 and reports the run as not applicable, with the reason.
+struct KernelRequirement {
+  std::string versions;  // comparisons joined by commas (model::KernelRange)
+  std::string reason;
+  int line = 0;
+};
+
+// `compress: {rto_min: 20ms, rto_max: 1s}`: the RTO's floor and ceiling, lowered so that a
+// backoff fits in the run. The run chooses the mechanism this kernel has (the sysctls
+// tcp_rto_min_us and tcp_rto_max_ms, or the route metric rto_min) and reports which.
+struct Compression {
+  std::optional<Duration> rto_min;
+  std::optional<Duration> rto_max;
+  // How to lower rto_min: "auto" (the sysctl where the kernel has it, else the route),
+  // "sysctl" or "route" (to try the route metric on a kernel that has both).
+  std::string via = "auto";
+  int line = 0;
+};
+
 struct Scenario {
   // The run's name: names its output folder, its report and its golden files. The case
   // (case_name) plus "-" and the family when network.family lists several ("lost-peer-ipv4"),
@@ -283,6 +303,8 @@ struct Scenario {
   Duration settle = std::chrono::milliseconds(200);  // idle time that ends a finished run early
   NetworkSpec network;
   std::vector<Sysctl> sysctls;  // file order
+  std::optional<KernelRequirement> kernels;
+  std::optional<Compression> compress;
   PeerSpec peer;
   std::optional<ClientSpec> client;  // unset: an external command is the client
   std::vector<KernelAction> kernel_actions;  // sorted by `at`; ties keep file order
