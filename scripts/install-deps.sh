@@ -2,7 +2,7 @@
 # Installs tapfault's build, test and runtime dependencies from Debian packages.
 # Does nothing (and needs no network) when every package is already there.
 # Usage: scripts/install-deps.sh [--test | --bench]   (--test adds the tools the test suite
-# uses; --bench what scripts/bench.sh and bench/peer-reaction.sh need)
+# and scripts/kernels.sh use; --bench what scripts/bench.sh and bench/peer-reaction.sh need)
 set -euo pipefail
 
 pkgs=(
@@ -17,6 +17,10 @@ if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(tshark tcpdump socat netcat-openbsd curl clang-14 libclang-rt-14-dev)
   # tapfault plot's tests: the SVG rendered in headless Chromium, and checked by xmllint.
   pkgs+=(chromium libxml2-utils)
+  # scripts/kernels.sh, the kernel matrix: qemu boots Debian's kernels from an initramfs packed
+  # with busybox (its cpio applet makes the archive); xz unpacks 6.12's modules; column
+  # prints the table.
+  pkgs+=(qemu-system-x86 busybox-static xz-utils bsdextrautils)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   # bench/peer-reaction.sh: socat (the kernel peer), tcpdump, strace, tshark.
