@@ -33,7 +33,7 @@
 #   --fast those of them whose duration is at most 15 s (for CI); --list FILE the files it
 #   names (one per line, relative to the library or the repository, # comments);
 #   --scenario FILE one file (repeatable); --family one family; --realtime adds the
-#   realtime ones. A scenario whose file says `kernels: ">= 6.5"` (with `kernels_reason:`)
+#   realtime ones. A scenario whose file says `kernels: {versions: ">= 6.5", reason: ...}`
 #   that the kernel does not meet is a n/a row with that reason, as is one that needs an
 #   external client.
 #   -- COMMAND...: run COMMAND in the guest instead of the scenarios (tapfault is on PATH);
@@ -146,8 +146,14 @@ scenario_fields() {
     /^tags:/ { v = $0; sub(/^tags:/, "", v); tags = list(v) }
     /^duration:/ { v = $0; sub(/^duration:/, "", v); duration = unquote(v) }
     /^client:/ { client = 1 }
-    /^kernels:/ { v = $0; sub(/^kernels:/, "", v); sub(/[ \t]+#.*/, "", v); kernels = unquote(v) }
-    /^kernels_reason:/ { v = $0; sub(/^kernels_reason:/, "", v); reason = unquote(v) }
+    # kernels: {versions: ">= 6.15", reason: "..."}, in flow or block style (docs/scenarios.md).
+    /^kernels:[ \t]*\{/ {
+      v = $0
+      if (match(v, /versions:[ \t]*"[^"]*"/)) { k = substr(v, RSTART, RLENGTH); sub(/^versions:/, "", k); kernels = unquote(k) }
+      if (match(v, /reason:[ \t]*"[^"]*"/)) { k = substr(v, RSTART, RLENGTH); sub(/^reason:/, "", k); reason = unquote(k) }
+    }
+    section == "kernels" && /^  versions:/ { v = $0; sub(/^  versions:/, "", v); kernels = unquote(v) }
+    section == "kernels" && /^  reason:/ { v = $0; sub(/^  reason:/, "", v); reason = unquote(v) }
     section == "network" && /^  family:/ { v = $0; sub(/^  family:/, "", v); fam = list(v); gsub(/,/, " ", fam) }
     END {
       if (fam == "") fam = "ipv4"

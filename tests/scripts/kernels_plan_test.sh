@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/kernels.sh plan on a small library: a scenario that says `kernels: ">= 6.5"` is a
+# scripts/kernels.sh plan on a small library: a scenario that says `kernels: {versions: ">= 6.5"}` is a
 # n/a row with its reason on 6.1 and a run on 6.12; one without a client is n/a; --fast
 # leaves out what is tagged realtime or lasts more than 15 s; a bad constraint is bad input.
 set -euo pipefail
@@ -10,8 +10,9 @@ cat > "$work/lib/a/linear.yaml" <<'YAML'
 name: linear
 tags: [syn]
 duration: 12s
-kernels: ">= 6.5"   # a comment
-kernels_reason: "linear SYN timeouts (tcp_syn_linear_timeouts) are 6.5's"
+kernels:   # a comment
+  versions: ">= 6.5"
+  reason: "linear SYN timeouts (tcp_syn_linear_timeouts) are 6.5's"
 network:
   family: [ipv4, ipv6]
 client:
@@ -20,6 +21,7 @@ YAML
 cat > "$work/lib/a/slow.yaml" <<'YAML'
 name: slow
 duration: 20s
+kernels: {versions: ">= 6.1", reason: "flow style"}
 client:
   actions: [connect]
 YAML
