@@ -97,6 +97,18 @@ void anchor_give_up(model::GiveUp& give_up, const std::vector<DiffRow>& rows, co
     Nanos drift = outside(*it->observed, ev->earliest, ev->latest);
     if (drift < Nanos::zero()) give_up.earliest += drift;
     if (drift > Nanos::zero()) give_up.latest += drift;
+    // The keepalive give-up is always the next firing of the timer the last probe re-armed
+    // (tcp_keepalive_timer() checks the limits before it probes, then re-arms for
+    // keepalive_intvl_when()): a step after the probe as seen, wherever in its own window
+    // the probe fell. A probe at 1.000 s, early in [1.000, 1.036], is followed by the RST at
+    // 2.004-2.012 s, before the [2.024, 2.056] of a chain from the model's nominal probe.
+    // (The RTO's give-up may be clamped by TCP_USER_TIMEOUT, counted from the start: it
+    // keeps the model's window, moved as above.)
+    if (m.model == "keepalive" && give_up.nominal && ev->nominal && it->verdict == Verdict::kOk)
+      if (auto w = armed_window(*it->observed, *it->observed, false, *give_up.nominal - *ev->nominal, m.hz)) {
+        give_up.earliest = w->first;
+        give_up.latest = w->second;
+      }
     return;
   }
 }

@@ -39,7 +39,9 @@ void anchor_rows_on_observed(std::vector<DiffRow>& rows, Nanos tolerance, int hz
 
 // The give-up is not always a chained step (TCP_USER_TIMEOUT clamps it to the first
 // retransmission or probe plus the timeout), so it keeps the model's window, moved by
-// however far the last event that was seen drifted outside its own window from the model.
+// however far the last event that was seen drifted outside its own window from the model,
+// except for keepalive, whose give-up is always the firing after the last probe: a step
+// armed at that probe as seen (where it was on time).
 void anchor_give_up(model::GiveUp& give_up, const std::vector<DiffRow>& rows, const model::Expectation& model);
 
 }  // namespace tapfault::replay

@@ -364,7 +364,34 @@ TEST(Diff, MeasuredKeepaliveTimelineMatches) {
   no_rst.peer_ack(last + 5.0, 1);  // the capture goes on past the give-up
   DiffResult missing = diff_of(no_rst, o);
   EXPECT_EQ(missing.first_mismatch,
-            "capture.pcap: give-up expected in [4.072, 4.104] s (ETIMEDOUT and an RST) but no RST was seen");
+            "capture.pcap: give-up expected in [4.062, 4.098] s (ETIMEDOUT and an RST) but no RST was seen");
+}
+
+// keepalive-user-timeout-short: TCP_USER_TIMEOUT 500 ms, idle and interval 1 s. The kernel
+// probes at the first firing (no probe out yet) and resets at the next, one interval after
+// the probe as it was sent: RSTs were seen 1.004-1.012 s after a probe that came early in
+// its window, before the model's own [2.024, 2.056] (issue 17, 2 runs of 5). Moved by 40 ms
+// either way, the RST is still a mismatch.
+TEST(Diff, AKeepaliveGiveUpFollowsTheProbeAsItWasSent) {
+  const double last = 0.0001;
+  auto diff_rst_at = [&](double rst) {
+    Conversation c;
+    c.handshake(0);
+    c.kernel_ack(last + 1.000, 0, 1);
+    c.kernel_rst(last + rst, 1);
+    DiffOptions o;
+    o.model.kind = ModelKind::kKeepalive;
+    o.model.socket_options = {{"TCP_KEEPIDLE", 1}, {"TCP_KEEPINTVL", 1}, {"TCP_KEEPCNT", 10}, {"TCP_USER_TIMEOUT", 500}};
+    o.capture_name = "capture.pcap";
+    return diff_of(c, o);
+  };
+  for (double rst : {2.006, 2.012, 2.030}) {
+    DiffResult r = diff_rst_at(rst);
+    EXPECT_TRUE(r.ok) << rst << ":\n" << r.to_table();
+    EXPECT_EQ(r.give_up.verdict, Verdict::kOk) << rst;
+  }
+  EXPECT_EQ(diff_rst_at(2.006 - 0.040).give_up.verdict, Verdict::kEarly);
+  EXPECT_EQ(diff_rst_at(2.012 + 0.060).give_up.verdict, Verdict::kLate);
 }
 
 // Section 13 (d): zero window, U = 3000, base 208 ms: probes +0.212, +0.636 (unanswered),
