@@ -8,7 +8,9 @@
 #                      [--family F] [--realtime] [--accel auto|kvm|tcg] [--timeout S]
 #                      [-- COMMAND...]
 #   scripts/kernels.sh plan VERSION [selection]   (what run would run, without booting)
+#   scripts/kernels.sh host [selection]           (the same runs on this machine's kernel)
 #   scripts/kernels.sh list
+#   then: /usr/bin/python3 scripts/kernels-table.py build/kernels-out/* > docs/kernels.md
 #
 # VERSION is a Debian kernel release ("6.1.0-57", "6.12.118+deb12") or a series ("6.1",
 # "6.12"), which names the newest one Debian has (fetch) or the newest one fetched (run; it
@@ -569,6 +571,40 @@ cmd_run() {
   ((failed == 0)) || return 1
 }
 
+# The same plan on the host's own kernel, in the same layout (OUT/host-RELEASE/results.tsv and
+# runs/), so that docs/kernels.md puts this kernel's column next to the guests'.
+cmd_host() {
+  parse_run_args "host" "$@"
+  tapfault_bin=${TAPFAULT_BINARY:-$root/build/tapfault}
+  [[ -x $tapfault_bin ]] || die 3 "no tapfault binary at $tapfault_bin (scripts/build.sh, or TAPFAULT_BINARY)"
+  local rel upstream out results
+  rel=$(uname -r)
+  upstream=$(sed -E 's/^([0-9]+\.[0-9]+(\.[0-9]+)?).*/\1/' <<<"$rel")
+  out=$out_base/host-$rel
+  rm -rf "$out"
+  mkdir -p "$out/runs"
+  results=$out/results.tsv
+  printf 'scenario\tfamily\texit\tverdict\tseconds\tnote\n' >"$results"
+  local status file fam name secs note rc t0 t1 failed=0
+  while IFS=$'\t' read -r status file fam name secs note; do
+    if [[ $status == n/a ]]; then
+      printf '%s\t%s\t-\tn/a\t-\t%s\n' "$name" "$fam" "$note" >>"$results"
+      continue
+    fi
+    t0=$(date +%s.%N)
+    rc=0
+    "$tapfault_bin" run "$scenarios/$file" --family "$fam" --out "$out/runs/$name" -q >"$out/$name.txt" 2>&1 || rc=$?
+    t1=$(date +%s.%N)
+    mv "$out/$name.txt" "$out/runs/$name/output.txt" 2>/dev/null || true
+    ((rc == 0)) || failed=$((failed + 1))
+    printf '%s\t%s\t%s\t%s\t%s\t\n' "$name" "$fam" "$rc" "$([[ $rc == 0 ]] && echo pass || echo FAIL)" \
+      "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}')" >>"$results"
+  done < <(plan_runs "$upstream" "$mode" "$realtime" "$family" "${files[@]}")
+  echo "== host $rel =="
+  column -t -s $'\t' "$results" 2>/dev/null || cat "$results"
+  ((failed == 0)) || return 1
+}
+
 # A scenario's path relative to captures/scenarios, from that or from the repository.
 scenario_rel() {
   local p=$1
@@ -582,6 +618,7 @@ case "${1:-}" in
   fetch) shift; cmd_fetch "$@" ;;
   run) shift; cmd_run "$@" ;;
   plan) shift; cmd_plan "$@" ;;
+  host) shift; cmd_host "$@" ;;
   list) shift; cmd_list ;;
   *) die 2 "usage: scripts/kernels.sh fetch VERSION... | run VERSION [...] | list" ;;
 esac

@@ -7,6 +7,8 @@
 # (or $ASAN_BUILD_DIR), with AddressSanitizer and UndefinedBehaviorSanitizer
 # (-DTAPFAULT_SANITIZE=ON), runs the unit and netns tests there too, and runs every fuzz
 # target for 60 s (scripts/fuzz.sh, clang in build-fuzz/ or $FUZZ_BUILD_DIR).
+# In CI (or with TAPFAULT_KERNELS_CI=1) it also runs the fast part of the library on
+# Debian's 6.1 and 6.12 kernels under qemu (scripts/kernels.sh).
 # A failure in any of them fails the script; all of them run before it exits.
 # Arguments go to ctest (both trees), e.g. `scripts/test.sh -R Echo`.
 set -euo pipefail
@@ -19,9 +21,22 @@ bash scripts/check-citations.sh || failed+=("citations (scripts/check-citations.
 CMAKE_ARGS="-DTAPFAULT_WERROR=ON ${CMAKE_ARGS:-}" bash scripts/build.sh --test
 BUILD_DIR=${BUILD_DIR:-build}
 step "built $BUILD_DIR"
-ctest --test-dir "$BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 600 -LE realtime "$@" ||
+ctest --test-dir "$BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 600 -LE 'realtime|kernels' "$@" ||
   failed+=("tests in $BUILD_DIR")
 step "tests in $BUILD_DIR done"
+
+# The kernel matrix (scripts/kernels.sh): one boot test, then the fast part of the library
+# on Debian's 6.1 and 6.12 under qemu, each kernel from Debian's packages. On in CI
+# (CI=true) or with TAPFAULT_KERNELS_CI=1; alone on the machine, since TCG takes both cores.
+kernels=${TAPFAULT_KERNELS_CI:-$([[ "${CI:-}" == true ]] && echo 1 || echo 0)}
+if [[ "$kernels" == 1 ]]; then
+  TAPFAULT_KERNEL_TESTS=1 ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 600 -L kernels ||
+    failed+=("kernel boot test (ctest -L kernels)")
+  for version in 6.1 6.12; do
+    bash scripts/kernels.sh run "$version" --fast || failed+=("the library on $version (scripts/kernels.sh run $version --fast)")
+  done
+  step "kernel matrix done"
+fi
 
 # A Release build as users make it (-O3, the executable and the libraries it links), here
 # with -Werror so that a warning only -O3 shows fails CI before it reaches a user's build
@@ -46,7 +61,7 @@ if [[ "$sanitize" == 1 ]]; then
   # at once, and the sanitized processes are several times slower.
   ctest --test-dir "$ASAN_BUILD_DIR" -j"$(nproc)" --output-on-failure --timeout 900 -L unit "$@" ||
     failed+=("unit tests in $ASAN_BUILD_DIR (ASan + UBSan)")
-  ctest --test-dir "$ASAN_BUILD_DIR" -j1 --output-on-failure --timeout 900 -LE 'realtime|install|unit' "$@" ||
+  ctest --test-dir "$ASAN_BUILD_DIR" -j1 --output-on-failure --timeout 900 -LE 'realtime|install|unit|kernels' "$@" ||
     failed+=("netns tests in $ASAN_BUILD_DIR (ASan + UBSan)")
   step "tests in $ASAN_BUILD_DIR done"
   env -u ASAN_OPTIONS -u UBSAN_OPTIONS bash scripts/fuzz.sh 60 || failed+=("fuzzing (scripts/fuzz.sh 60)")
