@@ -23,10 +23,16 @@ WHY = {
     "syn-silent": "6.1 has no tcp_syn_linear_timeouts (ccce324dabfe, 6.5): its SYNs double from "
                   "the first, 1 and 3 s, and it gives up after tcp_syn_retries = 2 at 7.3 s; 6.12 and "
                   "6.18 send 4 linear retransmissions first. `tapfault model syn --kernel 6.1` predicts it.",
-    "zero-window-user-timeout": "6.18 sends a 4th probe before TCP_USER_TIMEOUT runs out and dies "
-                                "70 ms after it; 6.1 and 6.12 die at the clamped firing without it "
-                                "(tcp_clamp_probe0_to_user_timeout(), section 4.2 of docs/kernel-timing.md).",
-    "zero-window-forever": "the same probes; the guests' slower runs end before the 4th on 6.1.",
+    "zero-window-user-timeout": "not the kernel: whether a 4th probe fits before TCP_USER_TIMEOUT "
+                                "runs out turns on a few ms of RTT, and each kernel has shown 3 and 4 "
+                                "in different runs (tcp_clamp_probe0_to_user_timeout(), docs/kernel-timing.md "
+                                "section 4.2).",
+    "zero-window-unanswered": "6.18 caps the probe backoff at 1 s (compress: rto_max by tcp_rto_max_ms, "
+                              "1280c26228bd, 6.15) and gives up after 3.4 s; 6.1 and 6.12 have no way to "
+                              "lower the ceiling, so the probes double to 6.4 s and the give-up comes at 13.6 s.",
+    "zero-window-forever": "the same probes; the guests' probe base is a few ms longer (the peer "
+                           "answers in milliseconds under TCG), and each doubling carries it.",
+    "icmp-rto-revert": "the same chain; the guests' RTO is a few ms longer, as for silent-peer.",
     "silent-peer": "the same chain; the guests' RTO is a few ms longer (the peer answers in "
                    "milliseconds under TCG), and each doubling carries it.",
 }
